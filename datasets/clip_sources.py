@@ -1,0 +1,86 @@
+"""Where a CSV row's frames come from: the face cache, a folder of face-crop JPEGs, or an mp4.
+
+Each reader returns uint8 frames (n, H, W, 3), RGB, for `num_frames` consecutive frames of one
+window, or raises SampleError. The cache is the fast path; JPEG folders are the seed project's
+format; mp4 files are decoded directly (whole frames, no face detection) for quick experiments.
+"""
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from datasets.face_cache import load_face_cache
+from datasets.video_io import probe_video, read_frames, sample_window_indices
+from utils.errors import SampleError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+FRAME_INDEX = re.compile(r"_(\d+)$")
+
+
+def sub_window(n_available, num_frames, rng):
+    """Indices of `num_frames` consecutive positions in a window of `n_available`.
+
+    Training (rng given) picks a random start; evaluation takes the centred one. A window that
+    is too short repeats its last frame.
+    """
+    spare = n_available - num_frames
+    if spare <= 0:
+        return np.minimum(np.arange(num_frames), n_available - 1)
+    start = int(rng.integers(0, spare + 1)) if rng is not None else spare // 2
+    return np.arange(start, start + num_frames)
+
+
+def frames_from_cache(path, window, num_frames, rng):
+    try:
+        cache = load_face_cache(path, windows=[window])
+    except IndexError:  # a file with fewer windows than the dataset's setting: use its first
+        cache = load_face_cache(path, windows=[0])
+    return cache.frames[sub_window(len(cache.frames), num_frames, rng)]
+
+
+def _frame_order(path):
+    match = FRAME_INDEX.search(path.stem)
+    return (int(match.group(1)) if match else -1, path.name)
+
+
+def list_frame_images(folder):
+    files = sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_frame_order)
+    if not files:
+        raise SampleError("missing", f"no face-crop images in {folder}")
+    return files
+
+
+def window_start(n_items, n_windows, window, num_frames):
+    """Start of evaluation window `window` of `n_windows` spread over `n_items` items."""
+    if n_windows <= 1 or n_items <= num_frames:
+        return max(0, (n_items - num_frames) // 2)
+    return int(round(window * (n_items - num_frames) / (n_windows - 1)))
+
+
+def frames_from_images(folder, window, n_windows, num_frames, rng):
+    files = list_frame_images(folder)
+    if rng is not None:
+        start = int(rng.integers(0, max(1, len(files) - num_frames + 1)))
+    else:
+        start = window_start(len(files), n_windows, window, num_frames)
+    picked = [files[min(i, len(files) - 1)] for i in range(start, start + num_frames)]
+    frames = []
+    for f in picked:
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if img is None:
+            raise SampleError("bad_image", f"cannot decode {f.name}")
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        if frames and img.shape != frames[0].shape:  # crops of one video may differ in size
+            img = cv2.resize(img, frames[0].shape[1::-1], interpolation=cv2.INTER_AREA)
+        frames.append(img)
+    return np.stack(frames)
+
+
+def frames_from_video(path, window, n_windows, num_frames, rng):
+    info = probe_video(path)
+    if rng is not None:
+        indices = sample_window_indices(info.n_frames, 1, num_frames, rng)[0]
+    else:
+        indices = sample_window_indices(info.n_frames, n_windows, num_frames)[window]
+    return read_frames(path, indices)

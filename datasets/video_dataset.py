@@ -1,0 +1,84 @@
+"""CSV rows -> clips: uint8 tensors (T, 3, H, W) with an integer label (1 = fake).
+
+Clips stay uint8 until they reach the device, where the model converts and normalises them:
+a quarter of the bytes through the loader, pinned memory and the host-to-device copy.
+Training draws one random window per video per epoch; evaluation yields every window of every
+video as its own item, and the video's score is the mean over its windows.
+A bad sample never raises: it comes back with ok=False and a reason, and the collate function
+drops it from the batch and lists it.
+"""
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from datasets.clip_augment import augment_clip, eval_clip
+from datasets.clip_sources import frames_from_cache, frames_from_images, frames_from_video
+from datasets.videos_csv import is_safe_relative
+from utils.errors import SampleError
+from utils.seeding import sample_rng
+
+
+class VideoClipDataset(Dataset):
+    def __init__(self, root_dir, table, num_frames, crop_size, train, n_windows=4, seed=0, augment=True):
+        self.root = Path(root_dir)
+        self.table = table.reset_index(drop=True)
+        self.num_frames = num_frames
+        self.crop_size = crop_size
+        self.train = train
+        self.n_windows = max(1, int(n_windows))
+        self.seed = seed
+        self.augment = augment and train
+        windows = [0] if train else range(self.n_windows)
+        self.items = [(row, w) for row in range(len(self.table)) for w in windows]
+        self.labels = self.table["label"].to_numpy()
+
+    def __len__(self):
+        return len(self.items)
+
+    def _load_frames(self, row, window, rng):
+        rec = self.table.iloc[row]
+        cache = str(rec.get("cache_path", "") or "")
+        if cache:
+            if rng is not None:
+                window = int(rng.integers(0, self.n_windows))
+            return frames_from_cache(self.root / cache, window, self.num_frames, rng)
+        if not is_safe_relative(rec["name"]):
+            raise SampleError("unsafe_path", rec["name"])
+        path = self.root / rec["name"]
+        if path.is_dir():
+            return frames_from_images(path, window, self.n_windows, self.num_frames, rng)
+        if not path.is_file() and path.with_name(path.name + ".mp4").is_file():
+            path = path.with_name(path.name + ".mp4")
+        if not path.exists():
+            raise SampleError("missing", str(rec["name"]))
+        return frames_from_video(path, window, self.n_windows, self.num_frames, rng)
+
+    def __getitem__(self, key):
+        # The sampler passes (index, epoch) so that augmentation depends on the epoch but not on
+        # which worker loads the sample: a resumed run repeats an uninterrupted one exactly.
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        row, window = self.items[index]
+        item = dict(label=int(self.labels[row]), video=row, item=index, name=str(self.table.iloc[row]["name"]))
+        rng = sample_rng(self.seed, epoch, index) if self.train else None
+        try:
+            frames = self._load_frames(row, window, rng)
+            frames = augment_clip(frames, self.crop_size, rng) if self.augment else eval_clip(frames, self.crop_size)
+        except SampleError as err:
+            return dict(item, ok=False, reason=err.reason, clip=None)
+        clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+        return dict(item, ok=True, reason="", clip=clip)
+
+
+def collate_clips(items):
+    """Stack the good samples; list the bad ones as (name, reason) under 'bad'."""
+    good = [it for it in items if it["ok"]]
+    batch = {
+        "bad": [(it["name"], it["reason"]) for it in items if not it["ok"]],
+        "label": torch.tensor([it["label"] for it in good], dtype=torch.long),
+        "video": torch.tensor([it["video"] for it in good], dtype=torch.long),
+        "item": torch.tensor([it["item"] for it in good], dtype=torch.long),
+    }
+    batch["clip"] = torch.stack([it["clip"] for it in good]) if good else torch.empty(0, dtype=torch.uint8)
+    return batch

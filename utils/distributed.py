@@ -1,0 +1,71 @@
+"""torchrun support: process group set-up, rank queries and gathering of evaluation outputs.
+
+torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; without them everything runs as one process.
+"""
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self):
+        return self.rank == 0
+
+    @property
+    def enabled(self):
+        return self.world_size > 1
+
+
+def wants_cuda(device_name):
+    return device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
+
+
+def init_distributed(device_name):
+    """Join the process group when launched by torchrun: NCCL on GPUs, gloo on the CPU."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistInfo()
+    info = DistInfo(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        backend = "nccl" if wants_cuda(device_name) else "gloo"
+        dist.init_process_group(backend=backend)
+    return info
+
+
+def resolve_device(name, info):
+    """'auto' means this process's GPU when there is one, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        name = f"cuda:{info.local_rank}"
+    device = torch.device(name)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
+
+
+def gather_objects(obj, info):
+    """Every rank's `obj`, in rank order (a one-element list without torchrun)."""
+    if not info.enabled:
+        return [obj]
+    out = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def barrier(info):
+    if info.enabled:
+        dist.barrier()
+
+
+def cleanup(info):
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()
