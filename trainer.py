@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from datasets.loader import build_loader
 from models import model_config
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint, unwrap_model
-from utils.distributed import barrier, gather_objects, resolve_device
+from utils.distributed import barrier, broadcast_buffers, gather_objects, resolve_device, uneven_inputs
 from utils.errors import UserError
 from utils.metrics import aggregate_per_video, metrics_by_group, video_metrics
 from utils.plots import plot_curves, plot_roc, plot_score_hist
@@ -52,47 +52,60 @@ def to_device(batch, device):
     return clips, batch["label"].to(device, non_blocking=True)
 
 
+def check_finite(loss_sum, epoch, batch):
+    if not torch.isfinite(loss_sum):
+        raise NonFiniteLoss(f"the training loss became {loss_sum.item()} by epoch {epoch + 1}, batch {batch}; "
+                            f"the last good checkpoint is kept; lower --lr, or use --amp bf16 instead of fp16")
+
+
 def train_one_epoch(model, loader, optimizer, criterion, device, epoch, *, amp="none", scaler=None,
                     log_interval=10, log=print, show_progress=True):
-    """One pass over the training loader; returns loss, accuracy, throughput and bad samples."""
+    """One pass over the training loader; returns loss, accuracy, throughput and bad samples.
+
+    Loss and accuracy add up on the device and are read (a host-device sync) only at log lines
+    and at the end, so the CPU queues the next step while the GPU still runs this one.
+    """
     model.train()
-    loss_sum, correct, seen, steps = 0.0, 0, 0, 0
-    bad, data_wait = [], 0.0
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen, steps, batches, bad, data_wait = 0, 0, 0, [], 0.0
     started = last = time.perf_counter()
     bar = tqdm(loader, desc=f"epoch {epoch + 1} train", leave=False, disable=not show_progress)
-    for step, batch in enumerate(bar):
-        data_wait += time.perf_counter() - last
-        bad.extend(batch["bad"])
-        if batch["clip"].numel() == 0:
+    with uneven_inputs(model):  # under DDP, a rank that skips an all-bad batch must not hang the others
+        for batches, batch in enumerate(bar, start=1):
+            data_wait += time.perf_counter() - last
+            bad.extend(batch["bad"])
+            if batch["clip"].numel() == 0:
+                last = time.perf_counter()
+                continue
+            clips, labels = to_device(batch, device)
+            with autocast_for(device, amp):
+                logits = model(clips)
+            loss = criterion(logits.float(), labels)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            n = labels.numel()
+            loss_sum += loss.detach().double() * n
+            correct += (logits.argmax(1) == labels).sum()
+            seen += n
+            steps += 1
+            if batches % log_interval == 0:
+                check_finite(loss_sum, epoch, batches)
+                elapsed = time.perf_counter() - started
+                log(f"epoch {epoch + 1} batch {batches}/{len(loader)} loss {loss_sum.item() / seen:.4f} "
+                    f"acc {correct.item() / seen:.3f} {seen / elapsed:.1f} clips/s "
+                    f"data-wait {1000 * data_wait / batches:.0f} ms/step ({data_wait / elapsed:.0%})", write=tqdm.write)
             last = time.perf_counter()
-            continue
-        clips, labels = to_device(batch, device)
-        with autocast_for(device, amp):
-            logits = model(clips)
-        loss = criterion(logits.float(), labels)
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(f"the training loss became {loss.item()} at epoch {epoch + 1}, batch {step + 1}; "
-                                f"the last good checkpoint is kept; lower --lr, or use --amp bf16 instead of fp16")
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-        n = labels.numel()
-        loss_sum += loss.item() * n
-        correct += (logits.argmax(1) == labels).sum().item()
-        seen += n
-        steps += 1
-        if (step + 1) % log_interval == 0:
-            elapsed = time.perf_counter() - started
-            log(f"epoch {epoch + 1} batch {step + 1}/{len(loader)} loss {loss_sum / seen:.4f} acc {correct / seen:.3f} "
-                f"{seen / elapsed:.1f} clips/s data-wait {data_wait / elapsed:.0%}", write=tqdm.write)
-        last = time.perf_counter()
+    check_finite(loss_sum, epoch, batches)  # also waits for the device, so `seconds` is the real time
     seconds = time.perf_counter() - started
-    return dict(loss_sum=loss_sum, correct=correct, seen=seen, seconds=seconds, data_wait=data_wait, bad=bad, steps=steps)
+    return dict(loss_sum=loss_sum.item(), correct=int(correct.item()), seen=seen, seconds=seconds, data_wait=data_wait,
+                bad=bad, steps=steps)
 
 
 @torch.no_grad()
@@ -185,14 +198,16 @@ def check_bad_share(bad, total, limit, split):
 def fit(model, data, args, dist_info):
     """Train for args.epochs epochs, with a checkpoint and metrics after every epoch."""
     device = resolve_device(args.device, dist_info)
+    if args.amp == "fp16" and device.type != "cuda":  # before the run folder is made
+        raise UserError("--amp fp16 needs a GPU; use --amp bf16 on the CPU")
     main = dist_info.is_main
     run_dir = open_run_dir(args.save_model_path, args.run_name, args.resume is not None) if main else None
     barrier(dist_info)
     if run_dir is None:
         run_dir = Path(args.save_model_path) / args.run_name
     log = RunLog(run_dir / "log.txt", enabled=main)
-    if args.amp == "fp16" and device.type != "cuda":
-        raise UserError("--amp fp16 needs a GPU; use --amp bf16 on the CPU")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # clip shapes are fixed: cuDNN picks its fastest kernels once
 
     model.to(device)
     if args.channels_last:
@@ -214,10 +229,7 @@ def fit(model, data, args, dist_info):
     if main:
         write_json(run_dir / "args.json", vars(args))
 
-    net = torch.compile(model) if args.compile else model
-    if dist_info.enabled:
-        from torch.nn.parallel import DistributedDataParallel
-        net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    net, eval_net = wrap_model(model, args.compile, dist_info, device)
     pin = device.type == "cuda"
     train_loader = build_loader(data.train, args.batch_size, args.workers, True, args.seed, dist_info, pin)
     val_loader = build_loader(data.val, args.batch_size, args.workers, False, args.seed, dist_info, pin)
@@ -247,7 +259,8 @@ def fit(model, data, args, dist_info):
             seen = sum(t["seen"] for t in tr_totals)
             train_bad = [b for t in tr_totals for b in t["bad"]]
             check_bad_share(train_bad, seen + len(train_bad), args.max_bad_fraction, "training")
-            metrics, preds = evaluate(net, val_loader, device, dist_info, amp=args.amp, kinds=kinds, show_progress=main)
+            broadcast_buffers(model, dist_info)  # every rank evaluates the model that rank 0 saves
+            metrics, preds = evaluate(eval_net, val_loader, device, dist_info, amp=args.amp, kinds=kinds, show_progress=main)
             check_bad_share(preds["bad"], metrics["n_val_clips"] + len(preds["bad"]), args.max_bad_fraction, "validation")
             if scheduler is not None:
                 scheduler.step()
@@ -275,6 +288,23 @@ def fit(model, data, args, dist_info):
         write_final_outputs(run_dir, history, preds)
         log(f"done: {run_dir} (best validation log loss {best:.4f})")
     return history
+
+
+def wrap_model(model, compile_model, dist_info, device):
+    """(training module, evaluation module) around `model`.
+
+    DDP wraps before torch.compile, so that compile splits the graph at DDP's gradient buckets and
+    the all-reduce overlaps the backward pass. Evaluation runs the bare (compiled) model: it needs
+    no collective, so a rank whose validation batch is empty cannot stall the others.
+    """
+    net = model
+    if dist_info.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if not compile_model:
+        return net, model
+    compiled = torch.compile(net)
+    return compiled, (torch.compile(model) if dist_info.enabled else compiled)
 
 
 def write_epoch_outputs(run_dir, state, epoch, improved, history, timing, bad_rows, preds, val_data):
@@ -306,7 +336,9 @@ def format_epoch(row, timing, train_bad, val_bad):
             f"val loss {row['val_loss']:.4f} acc {row.get('val_acc', float('nan')):.3f} "
             f"log loss {row.get('val_log_loss', float('nan')):.4f} AUC {row.get('val_auc', float('nan')):.3f} | "
             f"{timing['seconds']:.1f}s {timing['train_clips_per_s']:.1f} clips/s data-wait {timing['data_wait_share']:.0%} "
-            f"RSS {timing['peak_rss_mb']:.0f} MB")
+            f"peak RSS {timing['peak_rss_mb']:.0f} MB")
+    if not math.isnan(timing["peak_gpu_mb"]):
+        text += f" GPU {timing['peak_gpu_mb']:.0f} MB"
     if train_bad or val_bad:
         reasons = Counter(r for _, r in train_bad + val_bad)
         text += f" | skipped {len(train_bad) + len(val_bad)} bad samples {dict(reasons)} (bad_samples.csv)"

@@ -3,6 +3,8 @@
 torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; without them everything runs as one process.
 """
 import os
+import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +39,12 @@ def init_distributed(device_name):
     if not dist.is_initialized():
         backend = "nccl" if wants_cuda(device_name) else "gloo"
         dist.init_process_group(backend=backend)
+    if not wants_cuda(device_name):
+        # CPU kernels return 1x1 convolutions' weight gradients with equivalent but differently
+        # written strides; DDP copies them correctly, and the warning would only alarm users.
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+    if not info.is_main:
+        warnings.filterwarnings("ignore")  # the other ranks would repeat rank 0's warnings
     return info
 
 
@@ -59,6 +67,22 @@ def gather_objects(obj, info):
     out = [None] * info.world_size
     dist.all_gather_object(out, obj)
     return out
+
+
+def broadcast_buffers(module, info):
+    """Give every rank rank 0's buffers (BatchNorm statistics, which each rank updates itself)."""
+    if info.enabled:
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=0)
+
+
+def uneven_inputs(net):
+    """DDP's join context, so that ranks may run different numbers of steps (one skips a batch
+    whose samples were all bad) without hanging in the others' all-reduce; a no-op without DDP."""
+    ddp = getattr(net, "_orig_mod", net)  # under torch.compile
+    if isinstance(ddp, torch.nn.parallel.DistributedDataParallel):
+        return ddp.join()
+    return nullcontext()
 
 
 def barrier(info):

@@ -1,0 +1,183 @@
+"""Video probing, window sampling and sequential frame decoding (OpenCV).
+
+Frames are sampled as `n_windows` windows of `window_len` CONSECUTIVE frames spread over the clip:
+frame differences (the motion stream) are only meaningful between adjacent frames.
+
+Decoding is sequential: `grab()` every frame up to the last one needed and `retrieve()` (colour
+convert) only the sampled ones. Seeking with CAP_PROP_POS_FRAMES re-decodes from the previous
+keyframe on every seek, which is ~10x slower on DFDC's H.264 (see benchmarks/bench_prepare.py).
+"""
+import os
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from utils.errors import SampleError
+
+MIN_SIDE = 8  # smaller frames cannot hold a face crop worth keeping
+
+
+class VideoInfo(NamedTuple):
+    n_frames: int
+    fps: float
+    width: int
+    height: int
+
+
+def _open(path):
+    """Open a capture, or raise the SampleError that says why it cannot be opened."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise SampleError("missing", path)
+    if os.path.getsize(path) == 0:
+        raise SampleError("unreadable", f"{path}: zero-byte file")
+    cap = cv2.VideoCapture(path)
+    if not cap.isOpened():
+        cap.release()
+        raise SampleError("unreadable", f"{path}: not a video OpenCV can open")
+    return cap
+
+
+def probe_video(path):
+    """Header information of a video -> VideoInfo. Raises SampleError (missing/unreadable/too_small).
+
+    n_frames is the container's claim; a truncated file may decode fewer (read_frames reports that).
+    """
+    cap = _open(path)
+    try:
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        n_frames = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    finally:
+        cap.release()
+    if width <= 0 or height <= 0:
+        raise SampleError("unreadable", f"{path}: no video stream")
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise SampleError("too_small", f"{path}: {width}x{height} frames")
+    if not np.isfinite(fps) or fps <= 0:
+        fps = 0.0
+    return VideoInfo(n_frames, fps, width, height)
+
+
+def window_starts(n_frames, n_windows, window_len):
+    """Deterministic start frames of `n_windows` windows spread evenly over `n_frames`.
+
+    The first window starts at 0 and the last ends at the last frame; windows overlap only when
+    the video is shorter than n_windows * window_len.
+    """
+    last_start = max(n_frames - window_len, 0)
+    if n_windows == 1:
+        return [last_start // 2]
+    return [int(round(i * last_start / (n_windows - 1))) for i in range(n_windows)]
+
+
+def sample_window_indices(n_frames, n_windows, window_len, rng=None):
+    """n_windows lists of window_len consecutive frame indices spread over the video.
+
+    rng (np.random.Generator) jitters each start within its share of the clip (training).
+    A video shorter than window_len repeats its last frame (indices clamped): documented choice,
+    such a clip is still usable; only a video with no readable frame is a bad sample.
+    """
+    if n_windows < 1 or window_len < 1:
+        raise ValueError("n_windows and window_len must be >= 1")
+    n_frames = max(int(n_frames), 1)
+    starts = window_starts(n_frames, n_windows, window_len)
+    if rng is not None:
+        last_start = max(n_frames - window_len, 0)
+        slack = last_start // n_windows  # jitter stays inside the window's share: order is kept
+        starts = [min(s + int(rng.integers(-slack, slack + 1)), last_start) if slack else s
+                  for s in starts]
+        starts = [max(s, 0) for s in starts]
+    return [[min(s + k, n_frames - 1) for k in range(window_len)] for s in starts]
+
+
+def count_frames(path):
+    """Number of decodable frames (a full sequential pass): the truth for truncated files."""
+    cap = _open(path)
+    n = 0
+    try:
+        while cap.grab():
+            n += 1
+    finally:
+        cap.release()
+    return n
+
+
+def read_frames(path, indices):
+    """Frames at `indices` -> uint8 (len(indices), H, W, 3) RGB, in the order given (repeats ok).
+
+    One sequential pass, stopping after the last needed frame. Raises SampleError("unreadable")
+    if the file cannot be opened or yields no frame, "too_short" if it ends before an index
+    (callers that want clamping use read_windows, which re-samples over the real length).
+    """
+    indices = [int(i) for i in indices]
+    if not indices:
+        raise ValueError("read_frames needs at least one index")
+    if min(indices) < 0:
+        raise ValueError("negative frame index")
+    wanted = set(indices)
+    last = max(indices)
+    found = {}
+    cap = _open(path)
+    try:
+        i = 0
+        while i <= last and cap.grab():
+            if i in wanted:
+                ok, bgr = cap.retrieve()
+                if not ok or bgr is None:
+                    raise SampleError("unreadable", f"{path}: frame {i} cannot be decoded")
+                found[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            i += 1
+    except cv2.error as err:  # a corrupt stream can make the decoder throw
+        raise SampleError("unreadable", f"{path}: {str(err).strip().splitlines()[-1]}") from None
+    finally:
+        cap.release()
+    if i == 0:
+        raise SampleError("unreadable", f"{path}: no frame could be decoded")
+    if len(found) < len(wanted):
+        raise SampleError("too_short", f"{path}: decoded {i} frames, needed frame {last}")
+    return np.stack([found[j] for j in indices])
+
+
+def read_windows(path, n_windows, window_len, rng=None, min_frames=1):
+    """Probe, sample windows and decode them -> (frames, indices (N,), VideoInfo).
+
+    If the container claims more frames than it holds (truncated file), the windows are
+    re-sampled over the frames that really decode, so they stay consecutive and spread.
+    Fewer than `min_frames` decodable frames -> SampleError("too_short").
+    """
+    info = probe_video(path)
+    if info.n_frames <= 0:  # some containers do not store a frame count
+        info = info._replace(n_frames=count_frames(path))
+    windows = sample_window_indices(info.n_frames, n_windows, window_len, rng)
+    flat = [i for w in windows for i in w]
+    try:
+        frames = read_frames(path, flat)
+    except SampleError as err:
+        if err.reason != "too_short":
+            raise
+        real = count_frames(path)
+        info = info._replace(n_frames=real)
+        windows = sample_window_indices(real, n_windows, window_len, rng)
+        flat = [i for w in windows for i in w]
+        frames = read_frames(path, flat)
+    if info.n_frames < min_frames:
+        raise SampleError("too_short", f"{path}: {info.n_frames} frames < {min_frames}")
+    return frames, np.asarray(flat, dtype=np.int64), info
+
+
+def write_video(path, frames, fps=25.0, fourcc="mp4v"):
+    """RGB uint8 frames (N,H,W,3) -> a video file (for tests and small synthetic data)."""
+    frames = np.asarray(frames, dtype=np.uint8)
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(os.fspath(path), cv2.VideoWriter_fourcc(*fourcc), float(fps),
+                             (width, height))
+    if not writer.isOpened():
+        raise OSError(f"cannot write video {path}")
+    try:
+        for rgb in frames:
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()

@@ -1,0 +1,89 @@
+"""ResNet + RNN video classifier, and the frame-mean baseline on the same encoder.
+
+    clips uint8/float 0..255 (B, T, 3, H, W)
+      -> normalise (ImageNet mean/std, on the device)
+      -> encoder: ResNet trunk(s) over all B*T frames, per input mode   (B, T, F)
+      -> proj: Linear to embed_dim, ReLU, Dropout                      (B, T, E)
+      -> temporal "lstm"/"gru": RNN, pool over time, head               (B, K)
+         temporal "mean": head on every frame, mean over time            (B, K)
+
+`encoder` + `proj` form the encoder of the two-stage recipe (models/encoder_init.py).
+"""
+import torch
+from torch import nn
+
+from .motion import FrameEncoder
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+TEMPORALS = ("lstm", "gru", "mean")
+POOLINGS = ("last", "mean")
+
+
+class ResNetRNN(nn.Module):
+    def __init__(self, backbone="resnet18", pretrained=False, embed_dim=512, temporal="lstm",
+                 hidden_size=256, num_layers=1, bidirectional=False, pooling="last", dropout=0.3,
+                 num_classes=2, freeze_backbone=False, input_mode="rgb", fusion="two_stream",
+                 weights_path=None):
+        super().__init__()
+        # Scaled to 0..255 so the loader's uint8 needs only a float cast; not saved in checkpoints.
+        # Shape (3, 1, 1) broadcasts over (B, T, 3, H, W) and, unlike a 5-D buffer, survives
+        # model.to(memory_format=torch.channels_last).
+        shape = (3, 1, 1)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(shape) * 255, persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(shape) * 255, persistent=False)
+
+        self.encoder = FrameEncoder(backbone, input_mode, fusion, pretrained, weights_path)
+        self.proj = nn.Sequential(nn.Linear(self.encoder.out_features, embed_dim),
+                                  nn.ReLU(inplace=True), nn.Dropout(dropout))
+        self.pooling = pooling
+        if temporal == "mean":
+            self.rnn = None  # per-frame logits averaged: the DFDC winners' frame baseline
+            head_in = embed_dim
+        else:
+            rnn_cls = nn.LSTM if temporal == "lstm" else nn.GRU
+            self.rnn = rnn_cls(embed_dim, hidden_size, num_layers, batch_first=True,
+                               bidirectional=bidirectional,
+                               dropout=dropout if num_layers > 1 else 0.0)
+            head_in = hidden_size * (2 if bidirectional else 1)
+        self.head = nn.Linear(head_in, num_classes)
+
+        self.freeze_backbone = freeze_backbone
+        if freeze_backbone:
+            self.encoder.requires_grad_(False)
+            self.encoder.eval()
+
+    def train(self, mode=True):
+        """A frozen backbone stays in eval mode, so its BatchNorm statistics never drift."""
+        super().train(mode)
+        if self.freeze_backbone:
+            self.encoder.eval()
+        return self
+
+    def normalize(self, clips):
+        return (clips.float() - self.mean) / self.std
+
+    def embed(self, clips):
+        """Per-step embeddings (B, T, embed_dim) of raw 0..255 clips."""
+        return self.proj(self.encoder(self.normalize(clips)))
+
+    def forward(self, clips, per_step=False):
+        """Logits (B, K); with per_step=True, logits for every time step (B, T, K)."""
+        steps = self.embed(clips)
+        if self.rnn is None:
+            frame_logits = self.head(steps)
+            return frame_logits if per_step else frame_logits.mean(dim=1)
+        outputs, _ = self.rnn(steps)
+        if per_step:
+            return self.head(outputs)
+        return self.head(self._pool(outputs))
+
+    def _pool(self, outputs):
+        if self.pooling == "mean":
+            return outputs.mean(dim=1)
+        if not self.rnn.bidirectional:
+            return outputs[:, -1]
+        # The backward direction has read the whole clip at step 0, the forward one at step T-1:
+        # "last" takes each direction's final state (like h_n), not step T-1 of both.
+        hidden = self.rnn.hidden_size
+        return torch.cat([outputs[:, -1, :hidden], outputs[:, 0, hidden:]], dim=-1)

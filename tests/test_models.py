@@ -1,0 +1,247 @@
+"""models/: shapes, motion stream, freezing, offline ImageNet weights, two-stage init, learning."""
+import argparse
+
+import pytest
+import torch
+from torchvision import models as tv_models
+
+from models import (CHOICES, build_model, frame_differences, get_model, model_config,
+                    model_summary, param_counts, rebuild_model)
+from models.backbones import cached_weights_path
+from utils.errors import UserError
+
+SMALL = dict(embed_dim=32, hidden_size=16, dropout=0.0)  # keeps the heads tiny; trunks dominate
+
+
+def clips(b=2, t=3, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (b, t, 3, size, size), dtype=torch.uint8, generator=g)
+
+
+# ---- shapes --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backbone", CHOICES["backbone"])
+def test_each_depth_forward_backward(backbone):
+    model = build_model(backbone=backbone, temporal="gru", **SMALL)
+    logits = model(clips(b=1, t=2))  # 2 frames: BatchNorm needs >1 value per channel
+    assert logits.shape == (1, 2)
+    logits.sum().backward()
+    assert model.encoder.streams["rgb"].conv1.weight.grad is not None
+
+
+STREAMS = [("rgb", "two_stream"), ("diff", "two_stream"), ("both", "two_stream"), ("both", "early")]
+
+
+@pytest.mark.parametrize("input_mode,fusion", STREAMS)
+@pytest.mark.parametrize("temporal", CHOICES["temporal"])
+def test_shapes_and_pooling_for_every_mode(input_mode, fusion, temporal):
+    x = clips(b=2, t=3)
+    for pooling in CHOICES["pooling"]:
+        for bidirectional in (False, True):
+            model = build_model(input_mode=input_mode, fusion=fusion, temporal=temporal,
+                                pooling=pooling, bidirectional=bidirectional, num_classes=3,
+                                **SMALL).eval()
+            with torch.no_grad():
+                logits, steps = model(x), model(x, per_step=True)
+            assert logits.shape == (2, 3) and steps.shape == (2, 3, 3)
+            # the clip logits are the pooled per-step logits (the head is linear)
+            if temporal == "mean" or pooling == "mean":
+                torch.testing.assert_close(steps.mean(1), logits)
+            elif not bidirectional:
+                torch.testing.assert_close(steps[:, -1], logits)
+
+
+def test_bidirectional_last_is_final_state_of_each_direction():
+    model = build_model(temporal="gru", bidirectional=True, pooling="last", **SMALL).eval()
+    x = clips()
+    with torch.no_grad():
+        _, h_n = model.rnn(model.embed(x))  # h_n: (directions, B, hidden)
+        expected = model.head(torch.cat([h_n[0], h_n[1]], dim=-1))
+        torch.testing.assert_close(model(x), expected)
+
+
+def test_stream_layout_per_fusion():
+    def streams(**kw):
+        return list(build_model(**kw, **SMALL).encoder.streams)
+    assert streams(input_mode="rgb") == ["rgb"]
+    assert streams(input_mode="diff") == ["diff"]
+    assert streams(input_mode="both", fusion="two_stream") == ["rgb", "diff"]
+    early = build_model(input_mode="both", fusion="early", **SMALL)
+    assert early.encoder.streams["rgb_diff"].conv1.in_channels == 6
+
+
+# ---- inputs ---------------------------------------------------------------------------------
+
+def test_uint8_and_float_inputs_give_same_logits():
+    model = build_model(input_mode="both", **SMALL).eval()
+    x = clips()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x.float()))
+
+
+def test_channels_last_and_bf16_autocast_on_cpu():
+    for fusion in CHOICES["fusion"]:
+        model = build_model(input_mode="both", fusion=fusion, **SMALL)
+        model = model.to(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(clips())
+        assert logits.shape == (2, 2)
+        logits.float().sum().backward()
+
+
+def test_frame_differences_stay_inside_each_clip():
+    x = torch.randn(2, 4, 3, 5, 5)
+    d = frame_differences(x)
+    assert torch.equal(d[:, 0], torch.zeros_like(d[:, 0]))  # no previous frame: zero
+    torch.testing.assert_close(d[:, 1:], x[:, 1:] - x[:, :-1])
+    # two clips, each constant in time but unlike each other: no difference leaks across them
+    still = torch.stack([torch.full((4, 3, 5, 5), 10.0), torch.full((4, 3, 5, 5), 200.0)])
+    assert frame_differences(still).abs().max() == 0
+
+
+def test_model_feeds_normalised_differences_to_the_diff_stream():
+    model = build_model(input_mode="both", fusion="two_stream", **SMALL).eval()
+    seen = {}
+    model.encoder.streams["diff"].register_forward_pre_hook(
+        lambda mod, args: seen.setdefault("diff", args[0].clone()))
+    x = torch.zeros(2, 3, 3, 32, 32)
+    x[0] = 50.0   # clip 0 constant in time ...
+    x[1] = 100.0  # ... clip 1 constant too, at another level
+    x[1, 2] += 1.0  # one raw step of +1 at t=2 in clip 1
+    with torch.no_grad():
+        model(x)
+    diffs = seen["diff"].view(2, 3, 3, 32, 32)
+    assert diffs[0].abs().max() == 0 and diffs[1, :2].abs().max() == 0
+    # taken after normalisation: a raw +1 becomes 1 / (std * 255) per channel
+    torch.testing.assert_close(diffs[1, 2, :, 0, 0], 1.0 / model.std.flatten())
+
+
+# ---- freezing -------------------------------------------------------------------------------
+
+def test_frozen_backbone_stays_frozen():
+    model = build_model(freeze_backbone=True, temporal="lstm", **SMALL)
+    model.train()
+    assert not model.encoder.training and model.proj.training
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    proj_before = model.proj[0].weight.clone()
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(clips()), torch.tensor([0, 1])).backward()
+        opt.step()
+    after = model.encoder.state_dict()
+    for key, value in before.items():  # weights AND BatchNorm running stats
+        assert torch.equal(value, after[key]), key
+    assert not torch.equal(proj_before, model.proj[0].weight)
+    counts = param_counts(model)
+    assert counts["encoder"]["trainable"] == 0 and counts["total"]["frozen"] > 0
+    assert "encoder" in model_summary(model)
+
+
+# ---- ImageNet weights, offline --------------------------------------------------------------
+
+def test_missing_pretrained_weights_is_a_one_line_user_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(UserError) as err:
+        build_model(pretrained=True)
+    message = str(err.value)
+    assert "resnet18-f37072fd.pth" in message and str(tmp_path / "hub" / "checkpoints") in message
+    assert "--pretrained False" in message and "\n" not in message
+
+
+@pytest.fixture
+def fake_imagenet_cache(monkeypatch, tmp_path):
+    """A resnet18 state_dict where torchvision's cache would hold the ImageNet file."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    state = tv_models.resnet18().state_dict()
+    path = cached_weights_path("resnet18")
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    return state, path
+
+
+def test_both_streams_start_from_imagenet_weights(fake_imagenet_cache):
+    state, path = fake_imagenet_cache
+    conv1 = state["conv1.weight"]
+    two = build_model(pretrained=True, input_mode="both", fusion="two_stream", **SMALL)
+    for name in ("rgb", "diff"):
+        assert torch.equal(two.encoder.streams[name].conv1.weight, conv1)
+        assert torch.equal(two.encoder.streams[name].layer4[0].conv1.weight,
+                           state["layer4.0.conv1.weight"])
+    early = build_model(pretrained=True, input_mode="both", fusion="early", **SMALL)
+    torch.testing.assert_close(early.encoder.streams["rgb_diff"].conv1.weight,
+                               torch.cat([conv1, conv1], dim=1) / 2)
+    from_file = build_model(weights_path=str(path), input_mode="diff", **SMALL)
+    assert torch.equal(from_file.encoder.streams["diff"].conv1.weight, conv1)
+
+
+# ---- two-stage recipe -----------------------------------------------------------------------
+
+def test_encoder_init_loads_frame_model_encoder(tmp_path):
+    frame = build_model(temporal="mean", input_mode="both", **SMALL)
+    path = tmp_path / "best.pth"
+    torch.save({"model": frame.state_dict(), "epoch": 3}, path)
+    rnn = build_model(temporal="gru", input_mode="both", freeze_backbone=True,
+                      encoder_init=str(path), **SMALL)
+    source = frame.state_dict()
+    for key, value in rnn.state_dict().items():
+        if key.startswith(("encoder.", "proj.")):
+            assert torch.equal(value, source[key]), key
+    x = clips()
+    with torch.no_grad():
+        torch.testing.assert_close(rnn.eval().embed(x), frame.eval().embed(x))
+
+    with pytest.raises(UserError, match="does not fit"):
+        build_model(temporal="gru", input_mode="rgb", encoder_init=str(path), **SMALL)
+    with pytest.raises(UserError, match="no such file"):
+        build_model(encoder_init=str(tmp_path / "absent.pth"), **SMALL)
+
+
+# ---- selector -------------------------------------------------------------------------------
+
+def test_model_config_and_selector():
+    ns = argparse.Namespace(model_name="resnet34", temporal="mean", lr=0.1, epochs=3, **SMALL)
+    cfg = model_config(ns)
+    assert cfg["backbone"] == "resnet34" and cfg["temporal"] == "mean"
+    assert "lr" not in cfg and "model_name" not in cfg
+    assert model_config(cfg) == cfg  # a saved config round-trips
+    assert type(get_model(ns).encoder.streams["rgb"].layer1[0]).__name__ == "BasicBlock"
+    rebuilt = rebuild_model({**cfg, "pretrained": True, "encoder_init": "/gone.pth"})
+    rebuilt.load_state_dict(get_model(ns).state_dict())
+    for key, value in [("backbone", "vgg16"), ("temporal", "tcn"), ("input_mode", "flow"),
+                       ("pooling", "max"), ("fusion", "late"), ("hidden_size", 0)]:
+        with pytest.raises(UserError, match=key):
+            build_model(**{key: value})
+
+
+# ---- learning -------------------------------------------------------------------------------
+
+def flicker_clips(n, t=6, size=24, seed=0):
+    """Half smooth, half flicker; a single frame of either looks the same (textured face-ish noise
+    plus a brightness offset from one distribution); only flicker changes that offset per frame."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 2
+    base = torch.randint(60, 190, (n, 1, 3, size, size), generator=g).float()
+    offsets = torch.empty(n, t, 1, 1, 1).uniform_(-40, 40, generator=g)
+    offsets[labels == 0] = offsets[labels == 0, :1]  # smooth: one offset for the whole clip
+    frames = (base + offsets).clamp(0, 255).to(torch.uint8)
+    return frames, labels
+
+
+def test_difference_stream_learns_flicker_vs_smooth():
+    torch.manual_seed(0)
+    x_train, y_train = flicker_clips(48, seed=1)
+    x_test, y_test = flicker_clips(32, seed=2)
+    model = build_model(input_mode="diff", temporal="gru", **SMALL)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for step in range(30):
+        batch = torch.arange(16) + 16 * (step % 3)
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x_train[batch]), y_train[batch])
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
+    assert accuracy >= 0.8, accuracy
