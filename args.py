@@ -81,7 +81,7 @@ def build_parser():
     model.add_argument("--fusion", default="two_stream", choices=FUSIONS,
                        help="how --input_mode both combines RGB and differences: two encoders, or one with a 6-channel first conv")
     model.add_argument("--embed_dim", type=int, default=128, help="size of the per-frame embedding fed to the RNN")
-    model.add_argument("--dropout", type=float, default=0.3, help="dropout on the embedding and before the head")
+    model.add_argument("--dropout", type=float, default=0.3, help="dropout after the per-frame projection (and between stacked RNN layers)")
     model.add_argument("--temporal", default="gru", choices=TEMPORAL,
                        help="temporal model: an LSTM or GRU, or 'mean' = per-frame logits averaged (frame baseline)")
     model.add_argument("--hidden_size", type=int, default=128, help="RNN hidden size")

@@ -275,7 +275,11 @@ def fit(model, data, args, dist_info):
             if improved:
                 best = row["val_log_loss"]
             if main:
-                write_epoch_outputs(run_dir, checkpoint_state(epoch + 1), epoch, improved, history, timing, bad_rows, preds, data.val)
+                try:
+                    write_epoch_outputs(run_dir, checkpoint_state(epoch + 1), epoch, improved, history, timing, bad_rows, preds, data.val)
+                except OSError as err:  # a full disk: the files already there are intact (atomic writes)
+                    raise UserError(f"cannot write epoch {epoch + 1}'s checkpoint and tables to {run_dir} ({err.strerror or err}); "
+                                    f"free some space, then continue with --resume {run_dir / 'last.pth'}") from None
                 log(format_epoch(row, timing[-1], train_bad, preds["bad"]))
             barrier(dist_info)
     except KeyboardInterrupt:

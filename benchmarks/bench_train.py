@@ -11,7 +11,7 @@ For every backbone@px configuration, on the same model, weights and clips:
                          data-wait = the share of step time spent waiting for the next batch
 and for every px: clips/s loading eval clips from the face cache against decoding the same clips
 from the mp4 files (both through VideoClipDataset; decoding includes no face detection, which
-would only widen the gap). Training figures come from trainer.train_one_epoch itself. TFLOP/s
+would only widen the gap), and with training's augmentation: what one DataLoader worker delivers. Training figures come from trainer.train_one_epoch itself. TFLOP/s
 counts the backbone only (3x its forward FLOPs for a training step); "% peak" compares it with
 the GPU's dense bf16 peak.
 """
@@ -243,10 +243,14 @@ def main(argv=None):
             log(f"loading {px} px clips")
             mp4 = clips_per_second(clip_dataset(root, videos, px, frames, n_windows, from_cache=False), args.load_clips)
             cache = clips_per_second(clip_dataset(root, videos, px, frames, n_windows, from_cache=True), args.load_clips)
+            augmented = clips_per_second(clip_dataset(root, videos, px, frames, n_windows, from_cache=True, train=True),
+                                         args.load_clips)
             config = f"{px}px x{frames}"
             rows.append({"config": config, "measure": "load, decode mp4", "clips/s": mp4, "frames/s": mp4 * frames, "ratio": 1.0})
             rows.append({"config": config, "measure": "load, face cache", "clips/s": cache, "frames/s": cache * frames,
                          "ratio": cache / mp4})
+            rows.append({"config": config, "measure": "load, cache + train augment (1 worker)", "clips/s": augmented,
+                         "frames/s": augmented * frames})
         for backbone, px in args.configs:
             config = f"{backbone}@{px} x{frames}"
             log(f"training {config}, batch {args.batch}")

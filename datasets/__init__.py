@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datasets.video_dataset import VideoClipDataset
+from datasets.splits import SplitLeakError, check_no_group_leak
 from datasets.videos_csv import read_videos_csv, resolve_csv
 from utils.errors import UserError
 
@@ -16,8 +16,8 @@ DEFAULT_N_WINDOWS = 4
 
 @dataclass
 class DataBundle:
-    train: VideoClipDataset
-    val: VideoClipDataset
+    train: "VideoClipDataset"  # noqa: F821 (imported lazily: torch is slow to import)
+    val: "VideoClipDataset"  # noqa: F821
     config: dict = field(default_factory=dict)  # how the data was prepared; saved in checkpoints
 
 
@@ -32,26 +32,23 @@ def read_prepare_config(root_dir):
         return {}
 
 
-def group_keys(table):
-    """The split key of each row: its original (a REAL is its own original)."""
-    if "group" in table.columns:
-        return table["group"].where(table["group"] != "", table["name"])
-    if "original" in table.columns:
-        return table["original"].where(table["original"] != "", table["name"])
-    return None
-
-
 def check_no_leak(table):
-    """Refuse a CSV whose validation shares an original with training."""
-    groups = group_keys(table)
-    if groups is None:
+    """Refuse a CSV whose validation shares an original with training (prepare.py's rule)."""
+    if "group" in table.columns:
+        groups = table["group"].where(table["group"] != "", table["name"])
+    elif "original" in table.columns:  # a CSV from another tool: the original is the group
+        groups = table["original"].where(table["original"] != "", table["name"])
+    else:  # the seed's videos_df has no originals: nothing to check
         return
-    crossing = set(groups[table["is_valid"]]) & set(groups[~table["is_valid"]])
-    if crossing:
-        raise UserError(f"{len(crossing)} original(s) such as {sorted(crossing)[0]!r} are in both the training and validation rows; re-split with prepare.py")
+    try:
+        check_no_group_leak(table.assign(group=groups))
+    except SplitLeakError as err:
+        raise UserError(f"the videos CSV puts an original in both training and validation ({err}); re-split with prepare.py") from None
 
 
 def build_video_datasets(root_dir, csv_file, num_frames, crop_size, seed=0, augment=True):
+    from datasets.video_dataset import VideoClipDataset  # torch: only when a dataset is built
+
     table = read_videos_csv(resolve_csv(root_dir, csv_file))
     check_no_leak(table)
     train_rows, val_rows = table[~table["is_valid"]], table[table["is_valid"]]

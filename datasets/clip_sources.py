@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from datasets.face_cache import load_face_cache
-from datasets.video_io import probe_video, read_frames, sample_window_indices
+from datasets.video_io import count_frames, probe_video, read_frames, sample_window_indices
 from utils.errors import SampleError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -77,10 +77,18 @@ def frames_from_images(folder, window, n_windows, num_frames, rng):
     return np.stack(frames)
 
 
-def frames_from_video(path, window, n_windows, num_frames, rng):
-    info = probe_video(path)
+def _video_window(n_frames, window, n_windows, num_frames, rng):
     if rng is not None:
-        indices = sample_window_indices(info.n_frames, 1, num_frames, rng)[0]
-    else:
-        indices = sample_window_indices(info.n_frames, n_windows, num_frames)[window]
-    return read_frames(path, indices)
+        return sample_window_indices(n_frames, 1, num_frames, rng)[0]
+    return sample_window_indices(n_frames, n_windows, num_frames)[window]
+
+
+def frames_from_video(path, window, n_windows, num_frames, rng):
+    try:
+        return read_frames(path, _video_window(probe_video(path).n_frames, window, n_windows, num_frames, rng))
+    except SampleError as err:
+        if err.reason != "too_short":
+            raise
+    # The header claims more frames than decode (a damaged download): sample over the real ones,
+    # as prepare.py does, so that no window of a usable video is lost.
+    return read_frames(path, _video_window(count_frames(path), window, n_windows, num_frames, rng))

@@ -105,7 +105,8 @@ def load_face_cache(path, windows=None):
                       else z["frames"][keep])
             return FaceCache(frames, z["boxes"][keep], frame_indices[keep], float(z["fps"]),
                              window_len, len(keep) // window_len)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, ZeroDivisionError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, ZeroDivisionError,
+            cv2.error) as err:  # cv2.error: a JPEG index pointing past the data (empty buffer)
         raise SampleError("unreadable", f"{path}: {type(err).__name__}: {err}") from None
 
 

@@ -69,6 +69,8 @@ def detect_faces(frames, device="cpu", scale=None, min_face_size=MIN_FACE_SIZE,
                           for f in frames])
     else:
         small = np.ascontiguousarray(frames)
+    if min(small.shape[1:3]) < min_face_size:  # no face fits; MTCNN would crash (no pyramid scale)
+        return [np.zeros((0, 4), np.float32) for _ in frames]
     boxes, probs = get_mtcnn(str(device), int(min_face_size)).detect(small)
     result = []
     for b, p in zip(boxes, probs):

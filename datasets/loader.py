@@ -30,5 +30,9 @@ class EpochTaggedSampler(Sampler):
 def build_loader(dataset, batch_size, workers, shuffle, seed, dist_info, pin_memory):
     sampler = EpochTaggedSampler(len(dataset), shuffle, seed, dist_info.rank, dist_info.world_size)
     extra = dict(persistent_workers=True, prefetch_factor=4) if workers > 0 else {}
+    # Its own generator: otherwise making an iterator draws from the global torch RNG, and draws
+    # more with worker processes, so dropout (and the metrics) would change with --workers.
+    generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      collate_fn=collate_clips, pin_memory=pin_memory, drop_last=False, **extra)
+                      collate_fn=collate_clips, pin_memory=pin_memory, drop_last=False,
+                      generator=generator, **extra)

@@ -68,7 +68,8 @@ class ResNetRNN(nn.Module):
         return self.proj(self.encoder(self.normalize(clips)))
 
     def forward(self, clips, per_step=False):
-        """Logits (B, K); with per_step=True, logits for every time step (B, T, K)."""
+        """Logits (B, K); with per_step=True, logits for every time step (B, T, K): the head on
+        each frame (mean) or on each RNN output (bidirectional: forward and backward output at t)."""
         steps = self.embed(clips)
         if self.rnn is None:
             frame_logits = self.head(steps)

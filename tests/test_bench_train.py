@@ -18,7 +18,8 @@ def test_quick_benchmark_prints_one_table():
     assert lines[0].startswith("bench_train:")
     assert lines[1].split()[:3] == ["config", "measure", "clips/s"] and "data-wait" in lines[1]
     body = "\n".join(lines[3:])
-    for measure in ("load, decode mp4", "load, face cache", "train, per-step loop (original)", "train, batched B*T",
-                    "train, batched + DataLoader"):
+    measures = ("load, decode mp4", "load, face cache", "load, cache + train augment", "train, per-step loop (original)",
+                "train, batched B*T", "train, batched + DataLoader")
+    for measure in measures:
         assert body.count(measure) == 1, measure
-    assert len(lines) == 3 + 5  # header, columns, rule, then one row per measure
+    assert len(lines) == 3 + len(measures)  # header, columns, rule, then one row per measure

@@ -36,19 +36,20 @@ STREAMS = [("rgb", "two_stream"), ("diff", "two_stream"), ("both", "two_stream")
 @pytest.mark.parametrize("temporal", CHOICES["temporal"])
 def test_shapes_and_pooling_for_every_mode(input_mode, fusion, temporal):
     x = clips(b=2, t=3)
-    for pooling in CHOICES["pooling"]:
-        for bidirectional in (False, True):
-            model = build_model(input_mode=input_mode, fusion=fusion, temporal=temporal,
-                                pooling=pooling, bidirectional=bidirectional, num_classes=3,
-                                **SMALL).eval()
-            with torch.no_grad():
-                logits, steps = model(x), model(x, per_step=True)
-            assert logits.shape == (2, 3) and steps.shape == (2, 3, 3)
-            # the clip logits are the pooled per-step logits (the head is linear)
-            if temporal == "mean" or pooling == "mean":
-                torch.testing.assert_close(steps.mean(1), logits)
-            elif not bidirectional:
-                torch.testing.assert_close(steps[:, -1], logits)
+    rnn_variants = [(p, bi) for p in CHOICES["pooling"] for bi in (False, True)]
+    # the frame-mean model has no RNN: pooling and direction do not apply to it
+    for pooling, bidirectional in rnn_variants if temporal != "mean" else [("last", False)]:
+        model = build_model(input_mode=input_mode, fusion=fusion, temporal=temporal,
+                            pooling=pooling, bidirectional=bidirectional, num_classes=3,
+                            **SMALL).eval()
+        with torch.no_grad():
+            logits, steps = model(x), model(x, per_step=True)
+        assert logits.shape == (2, 3) and steps.shape == (2, 3, 3)
+        # the clip logits are the pooled per-step logits (the head is linear)
+        if temporal == "mean" or pooling == "mean":
+            torch.testing.assert_close(steps.mean(1), logits)
+        elif not bidirectional:
+            torch.testing.assert_close(steps[:, -1], logits)
 
 
 def test_bidirectional_last_is_final_state_of_each_direction():
@@ -216,8 +217,8 @@ def test_model_config_and_selector():
 
 # ---- learning -------------------------------------------------------------------------------
 
-def flicker_clips(n, t=6, size=24, seed=0):
-    """Half smooth, half flicker; a single frame of either looks the same (textured face-ish noise
+def flicker_clips(n, t=6, size=16, seed=0):
+    """Half smooth, half flicker; a single frame of either looks the same (textured noise
     plus a brightness offset from one distribution); only flicker changes that offset per frame."""
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % 2
@@ -228,14 +229,24 @@ def flicker_clips(n, t=6, size=24, seed=0):
     return frames, labels
 
 
-def test_difference_stream_learns_flicker_vs_smooth():
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: bit-identical runs on any core count (and no OpenMP spin-waiting
+    when the CPU is shared, which made this test 6x slower with 2 threads on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_difference_stream_learns_flicker_vs_smooth(one_thread):
     torch.manual_seed(0)
     x_train, y_train = flicker_clips(48, seed=1)
     x_test, y_test = flicker_clips(32, seed=2)
     model = build_model(input_mode="diff", temporal="gru", **SMALL)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
-    for step in range(30):
+    for step in range(24):
         batch = torch.arange(16) + 16 * (step % 3)
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(x_train[batch]), y_train[batch])
@@ -244,4 +255,5 @@ def test_difference_stream_learns_flicker_vs_smooth():
     model.eval()
     with torch.no_grad():
         accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
+    # 1.0 for model seeds 0-2 (RGB-only reaches ~0.6 here: one frame shows no flicker)
     assert accuracy >= 0.8, accuracy
