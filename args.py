@@ -59,11 +59,11 @@ def build_parser():
                       help="videos CSV inside --root_dir (name,label,is_valid,...); '.csv' may be left off")
     data.add_argument("--num_frames", type=int, default=8,
                       help="frames per clip, consecutive in the video (the original hard-coded 30)")
-    data.add_argument("--crop_size", type=int, default=64, help="side of the square crop fed to the model, in pixels")
+    data.add_argument("--crop_size", type=int, default=48, help="side of the square crop fed to the model, in pixels")
     data.add_argument("--batch_size", type=int, default=16, help="clips per batch (per process under torchrun)")
     data.add_argument("--workers", type=int, default=2, help="DataLoader worker processes (0 loads in the main process)")
-    data.add_argument("--augment", **bool_flag, default=True,
-                      help="clip-consistent augmentation in training (crop, flip, rotation, colour, JPEG, downscale)")
+    data.add_argument("--augment", **bool_flag, default=False,
+                      help="clip-consistent augmentation in training (crop, flip, rotation, colour, JPEG, downscale); off for the short demo run, turn it on for real data")
     data.add_argument("--max_bad_fraction", type=float, default=0.1,
                       help="stop the run when more than this share of an epoch's samples are unusable")
     data.add_argument("--demo_seed", type=int, default=0, help="seed of the generated demo dataset")
@@ -87,11 +87,11 @@ def build_parser():
     model.add_argument("--hidden_size", type=int, default=128, help="RNN hidden size")
     model.add_argument("--num_layers", type=int, default=1, help="stacked RNN layers")
     model.add_argument("--bidirectional", **bool_flag, default=False, help="bidirectional RNN")
-    model.add_argument("--pooling", default="last", choices=POOLING, help="pooling of the RNN outputs over time")
+    model.add_argument("--pooling", default="mean", choices=POOLING, help="pooling of the RNN outputs over time")
     model.add_argument("--num_classes", type=int, default=2, help="output classes; real/fake detection needs 2")
 
     optim = p.add_argument_group("optimisation")
-    optim.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
+    optim.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
     optim.add_argument("--weight_decay", type=float, default=1e-4, help="AdamW weight decay (0 = the original's Adam)")
     optim.add_argument("--epochs", type=int, default=8, help="epochs to train")
     optim.add_argument("--scheduler", default="cosine", choices=SCHEDULERS, help="learning-rate schedule, stepped per epoch")

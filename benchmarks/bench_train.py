@@ -175,9 +175,7 @@ def format_cell(column, value):
         return f"{value:.2f}x"
     if column == "data-wait":
         return f"{value:.1%}"
-    if column in ("TFLOP/s", "% peak"):
-        return f"{value:.3g}"
-    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"  # 3 significant digits for slow CPU rows too
 
 
 def format_table(rows):
