@@ -18,19 +18,18 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from datasets.loader import build_loader
+from datasets.splits import class_weights
 from models import model_config
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint, unwrap_model
 from utils.distributed import barrier, broadcast_buffers, gather_objects, resolve_device, uneven_inputs
 from utils.errors import UserError
-from utils.metrics import aggregate_per_video, metrics_by_group, video_metrics
+from utils.metrics import DEFAULT_AGGREGATION, aggregate_per_video, metrics_by_group, video_metrics
 from utils.plots import plot_curves, plot_roc, plot_score_hist
 from utils.resources import peak_gpu_mb, peak_rss_mb
 from utils.run_files import RunLog, open_run_dir, write_json, write_table
 from utils.seeding import epoch_seed
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-# Per-video score = mean of the clips' P(fake); see the README for the measured comparison.
-AGGREGATION = "prob"
 
 
 class NonFiniteLoss(UserError):
@@ -150,7 +149,7 @@ def evaluate(model, loader, device, dist_info, amp="none", kinds=None, show_prog
     videos, probs, labels = np.array([], int), np.array([]), np.array([], int)
     if len(out["item"]):
         metrics["val_loss"] = F.cross_entropy(out["logits"], out["label"]).item()
-        videos, probs = aggregate_per_video(out["video"].numpy(), out["logits"].numpy(), how=AGGREGATION)
+        videos, probs = aggregate_per_video(out["video"].numpy(), out["logits"].numpy(), how=DEFAULT_AGGREGATION)
         first_label = {int(v): int(lab) for v, lab in zip(out["video"].tolist(), out["label"].tolist())}
         labels = np.array([first_label[int(v)] for v in videos])
         vm = video_metrics(labels, probs)
@@ -174,14 +173,12 @@ def build_optimizer(model, args):
     return optimizer, scheduler
 
 
-def class_weights(labels, mode):
-    """Inverse class frequency (n / (2 n_c)) of the training rows, or None."""
-    if mode == "none":
+def loss_weights(labels, mode):
+    """prepare.py's class weights n / (2 n_c) of the training rows; None when balanced or off."""
+    weights = class_weights(labels)
+    if mode == "none" or weights[0] == weights[1] or 0.0 in weights:
         return None
-    counts = np.bincount(np.asarray(labels), minlength=2).astype(float)
-    if counts.min() == 0 or counts[0] == counts[1]:
-        return None
-    return torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32)
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 def bad_sample_rows(epoch, split, bad):
@@ -233,7 +230,7 @@ def fit(model, data, args, dist_info):
     pin = device.type == "cuda"
     train_loader = build_loader(data.train, args.batch_size, args.workers, True, args.seed, dist_info, pin)
     val_loader = build_loader(data.val, args.batch_size, args.workers, False, args.seed, dist_info, pin)
-    weights = class_weights(data.train.labels, args.class_weights)
+    weights = loss_weights(data.train.labels, args.class_weights)
     criterion = torch.nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
     kinds = data.val.table["fake_kind"].fillna("").tolist() if "fake_kind" in data.val.table.columns else None
     log(f"run folder {run_dir}: {len(data.train)} training clips, {len(data.val)} validation clips "

@@ -82,6 +82,13 @@ def all_notebooks(folder=NBS_DIR):
     return sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
 
 
+def chosen_notebooks(parser, args, folder=NBS_DIR):
+    """The notebooks named on the command line, or every one in `folder` with --all."""
+    if args.all == bool(args.notebooks):
+        parser.error("give notebooks or --all (not both)")
+    return all_notebooks(folder) if args.all else [Path(p) for p in args.notebooks]
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="notebook2script.py",
                                 description="Export the cells marked #export of notebooks into modules.")
@@ -95,9 +102,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.all == bool(args.notebooks):
-        parser.error("give notebooks or --all (not both)")
-    for path in all_notebooks(args.dir) if args.all else [Path(p) for p in args.notebooks]:
+    for path in chosen_notebooks(parser, args, args.dir):
         target = export_notebook(path, args.out)
         print(f"{path.name}: " + (f"wrote {target}" if target else "no #export cell, nothing written"))
     return 0

@@ -21,6 +21,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 NBS_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(NBS_DIR))  # notebook2script sits beside this file
+from notebook2script import all_notebooks, chosen_notebooks  # noqa: E402
 KERNEL = "python3"  # jupyter_client starts it with sys.executable: the venv's ipykernel
 
 
@@ -75,10 +77,6 @@ def _write(nb, target):
     nbformat.write(nb, target)
 
 
-def all_notebooks(folder=NBS_DIR):
-    return sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
-
-
 def build_parser():
     p = argparse.ArgumentParser(prog="run_notebooks.py", description=__doc__.split("\n\n")[0])
     p.add_argument("notebooks", nargs="*", help="notebooks to execute")
@@ -93,9 +91,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.all == bool(args.notebooks):
-        parser.error("give notebooks or --all (not both)")
-    for path in all_notebooks() if args.all else [Path(p) for p in args.notebooks]:
+    for path in chosen_notebooks(parser, args):
         if not path.is_file():
             parser.error(f"{path} does not exist")
         out = None if args.inplace else Path(args.out) / path.name
