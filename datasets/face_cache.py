@@ -76,6 +76,12 @@ def save_face_cache(path, frames, boxes, frame_indices, fps, window_len, codec="
             os.remove(tmp)
 
 
+def jpeg_round_trip(frames, quality=JPEG_QUALITY):
+    """The frames as the cache returns them: predict.py scores what training saw, without a file."""
+    data, offsets = _encode_jpegs(np.asarray(frames, dtype=np.uint8), quality)
+    return _decode_jpegs(data, offsets, range(len(frames)))
+
+
 def temp_path(path):
     """The temp name save_face_cache writes first; a crash leaves only such files behind."""
     head, name = os.path.split(os.fspath(path))

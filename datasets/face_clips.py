@@ -7,15 +7,13 @@ then the same per-window evaluation transform as VideoClipDataset (centred sub-w
 num_frames, centre square resized to crop_size).
 The settings come from a checkpoint's data_config; older or partial configs get defaults.
 """
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from datasets.clip_augment import eval_clip
 from datasets.clip_sources import sub_window
-from datasets.face_cache import load_face_cache, save_face_cache
+from datasets.face_cache import jpeg_round_trip
 from datasets.faces import extract_faces
 from utils.errors import SampleError
 
@@ -50,22 +48,14 @@ class ClipSettings:
         )
 
 
-def as_cached(faces):
-    """The crops as prepare.py's cache returns them (same codec), via a temporary cache file."""
-    with tempfile.TemporaryDirectory(prefix="predict_faces_") as tmp:
-        path = Path(tmp) / "faces.npz"
-        save_face_cache(path, faces.frames, faces.boxes, faces.frame_indices, faces.fps, faces.window_len)
-        return load_face_cache(path)
-
-
 def video_clips(path, settings, device="cpu"):
     """(clips uint8 (windows, T, S, S, 3) RGB, frame indices (windows, T)) of one video.
 
     Raises SampleError for a video that cannot be used (unreadable, too short, no face).
     """
-    faces = as_cached(extract_faces(path, settings.n_windows, settings.window_len, size=settings.face_size,
-                                    detector=settings.face_detector, device=device, **dict(settings.extract_kwargs)))
-    frames = faces.frames
+    faces = extract_faces(path, settings.n_windows, settings.window_len, size=settings.face_size,
+                          detector=settings.face_detector, device=device, **dict(settings.extract_kwargs))
+    frames = jpeg_round_trip(faces.frames)  # the cache's codec, so scores match training's evaluation
     n_windows = len(frames) // settings.window_len
     if n_windows == 0:
         raise SampleError("too_short", f"{path}: fewer than {settings.window_len} face frames")
