@@ -106,7 +106,7 @@ def build_parser():
     run = p.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0, help="seed of everything random; the same seed on the CPU repeats a run exactly")
     run.add_argument("--device", default="auto", help="auto (GPU when present), cpu, cuda or cuda:N")
-    run.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue a run from its last.pth (or any epoch checkpoint)")
+    run.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue a run from its last.pth (epoch_N.pth and best.pth hold weights only)")
     run.add_argument("--run_name", default=None, help="folder name under --save_model_path (default: a timestamp)")
     run.add_argument("--save_model_path", default=str(PROJECT_DIR / "checkpoints"), help="where run folders are written")
     run.add_argument("--log_interval", type=int, default=10, help="batches between training log lines")

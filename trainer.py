@@ -2,8 +2,9 @@
 
 Everything a run writes goes to checkpoints/<run>/: args.json, metrics.csv (deterministic
 figures only, so that the same seed gives the same file bit for bit), timing.csv (seconds,
-clips/s, data wait, peak memory), bad_samples.csv, log.txt, curves.png, epoch_<N>.pth,
-last.pth, best.pth (lowest validation log loss), and at the end results.json, roc.png,
+clips/s, data wait, peak memory), bad_samples.csv, log.txt, curves.png, epoch_<N>.pth
+(weights), last.pth (weights and optimizer state, for --resume), best.pth (the epoch with the
+lowest validation log loss), and at the end results.json, roc.png,
 scores.png and val_predictions.csv.
 """
 import math
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 from datasets.loader import build_loader
 from datasets.splits import class_weights
 from models import model_config
+from utils.atomic import link_atomic
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint, unwrap_model
 from utils.distributed import barrier, broadcast_buffers, gather_objects, resolve_device, uneven_inputs
 from utils.errors import UserError
@@ -215,6 +217,8 @@ def fit(model, data, args, dist_info):
     if args.resume:
         state = load_checkpoint(args.resume, map_location=device)
         load_model_weights(model, state["model"], args.resume)
+        if "optimizer" not in state:
+            raise UserError(f"{args.resume} holds weights only (no optimizer state); resume from the run's last.pth")
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler"):
             scheduler.load_state_dict(state["scheduler"])
@@ -237,11 +241,12 @@ def fit(model, data, args, dist_info):
         f"({len(data.val.table)} videos) on {device}" + (f" x {dist_info.world_size} processes" if dist_info.enabled else ""))
 
     def checkpoint_state(epoch):
-        return dict(model=unwrap_model(model).state_dict(), optimizer=optimizer.state_dict(),
-                    scheduler=scheduler.state_dict() if scheduler else None, scaler=scaler.state_dict() if scaler else None,
-                    epoch=epoch, best_metric=best, args=vars(args), model_config=model_config(args),
-                    data_config=data.config, history=history, timing=timing, bad_samples=bad_rows,
-                    rng=dict(torch=torch.get_rng_state()))
+        weights = dict(model=unwrap_model(model).state_dict(), epoch=epoch, best_metric=best, args=vars(args),
+                       model_config=model_config(args), data_config=data.config, metrics=history[-1])
+        resume = dict(weights, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict() if scheduler else None,
+                      scaler=scaler.state_dict() if scaler else None, history=history, timing=timing,
+                      bad_samples=bad_rows, rng=dict(torch=torch.get_rng_state()))
+        return weights, resume
 
     preds = None
     epoch = start_epoch
@@ -273,7 +278,7 @@ def fit(model, data, args, dist_info):
                 best = row["val_log_loss"]
             if main:
                 try:
-                    write_epoch_outputs(run_dir, checkpoint_state(epoch + 1), epoch, improved, history, timing, bad_rows, preds, data.val)
+                    write_epoch_outputs(run_dir, *checkpoint_state(epoch + 1), epoch, improved, history, timing, bad_rows, preds, data.val)
                 except OSError as err:  # a full disk: the files already there are intact (atomic writes)
                     raise UserError(f"cannot write epoch {epoch + 1}'s checkpoint and tables to {run_dir} ({err.strerror or err}); "
                                     f"free some space, then continue with --resume {run_dir / 'last.pth'}") from None
@@ -308,12 +313,18 @@ def wrap_model(model, compile_model, dist_info, device):
     return compiled, (torch.compile(model) if dist_info.enabled else compiled)
 
 
-def write_epoch_outputs(run_dir, state, epoch, improved, history, timing, bad_rows, preds, val_data):
-    """Checkpoints first, then the tables: metrics.csv never runs ahead of last.pth."""
-    save_checkpoint(run_dir / f"epoch_{epoch + 1}.pth", state)
-    save_checkpoint(run_dir / "last.pth", state)
+def write_epoch_outputs(run_dir, weights, resume, epoch, improved, history, timing, bad_rows, preds, val_data):
+    """Checkpoints first, then the tables: metrics.csv never runs ahead of last.pth.
+
+    Only last.pth carries the optimizer state (three times the weights' size with Adam); the epoch
+    files hold the weights, and best.pth is a hard link to the best epoch's file, so a long run's
+    checkpoints cost one set of weights per epoch.
+    """
+    save_checkpoint(run_dir / "last.pth", resume)
+    epoch_file = run_dir / f"epoch_{epoch + 1}.pth"
+    save_checkpoint(epoch_file, weights)
     if improved:
-        save_checkpoint(run_dir / "best.pth", state)
+        link_atomic(epoch_file, run_dir / "best.pth")
         names = val_data.table["name"].to_numpy()
         write_table(run_dir / "val_predictions.csv", [dict(name=names[v], label=int(lab), prob_fake=float(p))
                                                       for v, lab, p in zip(preds["video"], preds["label"], preds["prob"])])

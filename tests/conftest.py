@@ -1,5 +1,6 @@
 """Shared fixtures: small data sets that the tests make themselves."""
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,16 @@ def make_cache_dataset(root, n_per_class=6, n_windows=2, window_len=4, size=24, 
     (Path(root) / "report.json").write_text(json.dumps({"config": {"n_windows": n_windows, "window_len": window_len,
                                                                    "size": size, "face_detector": "none"}}))
     return Path(root)
+
+
+def scratch_dir(tmp_path_factory, name):
+    """A folder for a module-scoped fixture that yields it, removed after the module's tests.
+
+    Training runs leave checkpoints of tens of MB; CI's disk must not hold every module's at once.
+    """
+    path = tmp_path_factory.mktemp(name)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

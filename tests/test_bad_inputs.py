@@ -22,7 +22,7 @@ import trainer
 from bad_inputs import (BAD_CACHES, BAD_FOLDERS, BAD_VIDEOS, GOOD_VIDEOS, SHORT_VIDEO, UNSAFE_NAMES,
                         write_bad_caches, write_dfdc_part, write_frame_folders, write_pickle_with_code,
                         write_videos)
-from conftest import make_cache_dataset
+from conftest import make_cache_dataset, scratch_dir
 from datasets.predict_inputs import find_videos
 from datasets.prepare import prepare_dataset
 from datasets.videos_csv import is_safe_relative, read_videos_csv
@@ -82,11 +82,11 @@ def user_error_cases(base, data_root):
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory, cache_dataset):
-    base = tmp_path_factory.mktemp("user_errors")
-    cases = user_error_cases(base, cache_dataset)
-    with ThreadPoolExecutor(max_workers=3) as pool:  # imports dominate; a few at a time
-        futures = {key: pool.submit(run_cli, script, *argv) for key, (script, argv, _, _) in cases.items()}
-    return {key: (futures[key].result(), words, marker) for key, (_, _, words, marker) in cases.items()}
+    for base in scratch_dir(tmp_path_factory, "user_errors"):
+        cases = user_error_cases(base, cache_dataset)
+        with ThreadPoolExecutor(max_workers=3) as pool:  # imports dominate; a few at a time
+            futures = {key: pool.submit(run_cli, script, *argv) for key, (script, argv, _, _) in cases.items()}
+        yield {key: (futures[key].result(), words, marker) for key, (_, _, words, marker) in cases.items()}
 
 
 USER_ERRORS = ("missing_csv", "csv_without_columns", "csv_bad_label", "csv_parent_path", "csv_absolute_path",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import make_cache_dataset, tiny_train_argv
+from conftest import make_cache_dataset, scratch_dir, tiny_train_argv
 from datasets import get_dataset
 from datasets.loader import build_loader
 from models import rebuild_model
@@ -45,9 +45,8 @@ def odd_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two_rank_run(odd_dataset, tmp_path_factory):
-    save = tmp_path_factory.mktemp("runs")
-    done = torchrun(tiny_train_argv(odd_dataset, save, "ddp", "--epochs", "1"))
-    return save, done
+    for save in scratch_dir(tmp_path_factory, "runs"):
+        yield save, torchrun(tiny_train_argv(odd_dataset, save, "ddp", "--epochs", "1"))
 
 
 def single_process_metrics(root, checkpoint):

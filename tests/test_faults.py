@@ -2,8 +2,8 @@
 resume, Ctrl-C, a NaN loss, a full disk, too many bad samples; and worker processes do not
 change a seeded run.
 
-Already covered elsewhere: checkpoints load with weights_only (test_trainer), resume from an
-epoch checkpoint repeats an uninterrupted run in-process (test_trainer), two runs with the same
+Already covered elsewhere: checkpoints load with weights_only (test_trainer), resume from
+last.pth after Ctrl-C repeats an uninterrupted run in-process (test_trainer), two runs with the same
 seed give the same metrics.csv bit for bit (test_trainer, --workers 0), prepare resumes after a
 crash (test_prepare).
 """

@@ -19,6 +19,7 @@ import pytest
 import torch
 
 import predict
+from conftest import scratch_dir
 from datasets.predict_inputs import find_videos
 from models import build_model, model_config
 from utils.errors import UserError
@@ -75,7 +76,11 @@ def dfdc_run(tmp_path_factory):
     Added: a zero-byte and a text '.mp4' (unlisted), a listed but absent video, and a listed
     name that leaves the folder (a real video sits there: opening it would score it).
     """
-    tmp = tmp_path_factory.mktemp("predict_dfdc")
+    for tmp in scratch_dir(tmp_path_factory, "predict_dfdc"):
+        yield score_dfdc_part(tmp)
+
+
+def score_dfdc_part(tmp):
     part = tmp / "dfdc_train_part_0"
     part.mkdir()
     for name in DFDC_VIDEOS:

@@ -2,8 +2,10 @@
 import json
 
 import pandas as pd
+import pytest
 import torch
 
+import trainer
 from conftest import tiny_train_argv
 from train import main
 
@@ -11,7 +13,7 @@ RUN_FILES = ("args.json", "metrics.csv", "timing.csv", "log.txt", "curves.png", 
              "last.pth", "best.pth", "results.json", "roc.png", "scores.png", "val_predictions.csv")
 
 
-def test_short_run_writes_every_output(cache_dataset, tmp_path):
+def test_short_run_writes_every_output(cache_dataset, tmp_path, capsys):
     main(tiny_train_argv(cache_dataset, tmp_path, "run"))
     run = tmp_path / "run"
     for name in RUN_FILES:
@@ -26,14 +28,33 @@ def test_short_run_writes_every_output(cache_dataset, tmp_path):
     assert set(state) >= {"model", "optimizer", "scheduler", "args", "model_config", "data_config", "rng", "best_metric"}
     best = torch.load(run / "best.pth", weights_only=True)
     assert best["best_metric"] == metrics["val_log_loss"].min()
+    best_epoch = int(metrics.loc[metrics["val_log_loss"].idxmin(), "epoch"])
+    assert (run / "best.pth").samefile(run / f"epoch_{best_epoch}.pth")  # a link, not a second copy
+    for n in (1, 2):  # epoch files: weights and that epoch's metrics, no optimizer state
+        epoch_state = torch.load(run / f"epoch_{n}.pth", weights_only=True)
+        assert "optimizer" not in epoch_state and epoch_state["metrics"]["epoch"] == n
+        assert epoch_state["model"].keys() == state["model"].keys()
+    with pytest.raises(SystemExit) as stop:
+        main(tiny_train_argv(cache_dataset, tmp_path, "again", "--resume", str(run / "epoch_1.pth")))
+    assert stop.value.code == 2 and "weights only" in capsys.readouterr().err
     assert json.loads((run / "args.json").read_text())["run_name"] == "run"
     results = json.loads((run / "results.json").read_text())
     assert results["final"]["epoch"] == 2
 
 
-def test_resume_repeats_an_uninterrupted_run(cache_dataset, tmp_path):
+def test_resume_repeats_an_uninterrupted_run(cache_dataset, tmp_path, monkeypatch):
     main(tiny_train_argv(cache_dataset, tmp_path, "whole", "--epochs", "3"))
-    main(tiny_train_argv(cache_dataset, tmp_path, "resumed", "--epochs", "3", "--resume", str(tmp_path / "whole" / "epoch_1.pth")))
+    real_epoch = trainer.train_one_epoch
+
+    def ctrl_c_in_epoch_2(*args, **kwargs):
+        if args[5] == 1:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer, "train_one_epoch", ctrl_c_in_epoch_2)
+        with pytest.raises(SystemExit):
+            main(tiny_train_argv(cache_dataset, tmp_path, "resumed", "--epochs", "3"))
+    main(tiny_train_argv(cache_dataset, tmp_path, "resumed", "--epochs", "3", "--resume", str(tmp_path / "resumed" / "last.pth")))
     whole = (tmp_path / "whole" / "metrics.csv").read_text()
     resumed = (tmp_path / "resumed" / "metrics.csv").read_text()
     assert whole == resumed

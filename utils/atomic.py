@@ -1,5 +1,6 @@
 """Atomic file writes: a reader (or a crash) never sees a half-written file."""
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,3 +30,13 @@ def atomic_path(path):
 def write_text_atomic(path, text):
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)
+
+
+def link_atomic(source, path):
+    """Make `path` a hard link to `source` (a copy where links are not possible), atomically."""
+    with atomic_path(path) as tmp:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
