@@ -3,7 +3,7 @@
     clips uint8/float 0..255 (B, T, 3, H, W)
       -> normalise (ImageNet mean/std, on the device)
       -> encoder: ResNet trunk(s) over all B*T frames, per input mode   (B, T, F)
-      -> proj: Linear to embed_dim, ReLU, Dropout                      (B, T, E)
+      -> proj: Linear to embed_dim, Dropout (no ReLU: see below)       (B, T, E)
       -> temporal "lstm"/"gru": RNN, pool over time, head               (B, K)
          temporal "mean": head on every frame, mean over time            (B, K)
 
@@ -34,8 +34,10 @@ class ResNetRNN(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(shape) * 255, persistent=False)
 
         self.encoder = FrameEncoder(backbone, input_mode, fusion, pretrained, weights_path)
-        self.proj = nn.Sequential(nn.Linear(self.encoder.out_features, embed_dim),
-                                  nn.ReLU(inplace=True), nn.Dropout(dropout))
+        # Linear, with no ReLU: the trunk's pooled features are already non-negative, and a ReLU
+        # here died on the demo (a from-scratch trunk, lr 1e-3: 125 of 128 units never fired
+        # again, the loss froze at ln 2). The RNN and the head bring the non-linearity.
+        self.proj = nn.Sequential(nn.Linear(self.encoder.out_features, embed_dim), nn.Dropout(dropout))
         self.pooling = pooling
         if temporal == "mean":
             self.rnn = None  # per-frame logits averaged: the DFDC winners' frame baseline
