@@ -1,6 +1,7 @@
 """Shared fixtures: small data sets that the tests make themselves."""
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,9 @@ def make_cache_dataset(root, n_per_class=6, n_windows=2, window_len=4, size=24, 
     return Path(root)
 
 
+@contextmanager
 def scratch_dir(tmp_path_factory, name):
-    """A folder for a module-scoped fixture that yields it, removed after the module's tests.
+    """A folder for a module-scoped fixture, removed when the fixture is torn down.
 
     Training runs leave checkpoints of tens of MB; CI's disk must not hold every module's at once.
     """

@@ -82,7 +82,7 @@ def user_error_cases(base, data_root):
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory, cache_dataset):
-    for base in scratch_dir(tmp_path_factory, "user_errors"):
+    with scratch_dir(tmp_path_factory, "user_errors") as base:
         cases = user_error_cases(base, cache_dataset)
         with ThreadPoolExecutor(max_workers=3) as pool:  # imports dominate; a few at a time
             futures = {key: pool.submit(run_cli, script, *argv) for key, (script, argv, _, _) in cases.items()}

@@ -45,7 +45,7 @@ def odd_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two_rank_run(odd_dataset, tmp_path_factory):
-    for save in scratch_dir(tmp_path_factory, "runs"):
+    with scratch_dir(tmp_path_factory, "runs") as save:
         yield save, torchrun(tiny_train_argv(odd_dataset, save, "ddp", "--epochs", "1"))
 
 

@@ -76,7 +76,7 @@ def dfdc_run(tmp_path_factory):
     Added: a zero-byte and a text '.mp4' (unlisted), a listed but absent video, and a listed
     name that leaves the folder (a real video sits there: opening it would score it).
     """
-    for tmp in scratch_dir(tmp_path_factory, "predict_dfdc"):
+    with scratch_dir(tmp_path_factory, "predict_dfdc") as tmp:
         yield score_dfdc_part(tmp)
 
 

@@ -46,10 +46,10 @@ def test_resume_repeats_an_uninterrupted_run(cache_dataset, tmp_path, monkeypatc
     main(tiny_train_argv(cache_dataset, tmp_path, "whole", "--epochs", "3"))
     real_epoch = trainer.train_one_epoch
 
-    def ctrl_c_in_epoch_2(*args, **kwargs):
-        if args[5] == 1:
+    def ctrl_c_in_epoch_2(model, loader, optimizer, criterion, device, epoch, **kwargs):
+        if epoch == 1:
             raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
+        return real_epoch(model, loader, optimizer, criterion, device, epoch, **kwargs)
     with monkeypatch.context() as patch:
         patch.setattr(trainer, "train_one_epoch", ctrl_c_in_epoch_2)
         with pytest.raises(SystemExit):
