@@ -118,14 +118,13 @@ def collect_logits(model, loader, device, amp="none", show_progress=True, desc="
         bad.extend(batch["bad"])
         if batch["clip"].numel() == 0:
             continue
-        clips, _ = to_device(batch, device)
         with autocast_for(device, amp):
-            out = model(clips)
-        logits.append(out.float().cpu())
+            out = model(batch["clip"].to(device, non_blocking=True))
+        logits.append(out.float())  # stays on the device: one copy to the host after the loop
         items.append(batch["item"])
         videos.append(batch["video"])
         labels.append(batch["label"])
-    cat = lambda xs, shape: torch.cat(xs) if xs else torch.empty(shape)  # noqa: E731
+    cat = lambda xs, shape: torch.cat(xs).cpu() if xs else torch.empty(shape)  # noqa: E731
     return dict(item=cat(items, (0,)).long(), video=cat(videos, (0,)).long(), label=cat(labels, (0,)).long(),
                 logits=cat(logits, (0, 2)), bad=bad)
 

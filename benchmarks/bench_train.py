@@ -40,7 +40,7 @@ from datasets.video_dataset import VideoClipDataset, collate_clips  # noqa: E402
 from datasets.video_io import read_windows  # noqa: E402
 from models import build_model  # noqa: E402
 from trainer import train_one_epoch  # noqa: E402
-from utils.distributed import DistInfo  # noqa: E402
+from utils.distributed import DistInfo, resolve_device  # noqa: E402
 from utils.resources import peak_gpu_mb, peak_rss_mb  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -203,7 +203,7 @@ def parse_args(argv=None):
     p.add_argument("--peak_tflops", type=float, default=None, help="the accelerator's dense bf16 peak (H100/H200 known)")
     p.add_argument("--samples", default=str(SAMPLES), help="folder searched for sample mp4 files")
     args = p.parse_args(argv)
-    device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(args.device, DistInfo())
     gpu = device.type == "cuda"
     if args.quick:
         torch.set_num_threads(1)  # tiny tensors: on a busy machine, OpenMP's thread sync costs more than it gains

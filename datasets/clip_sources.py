@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from datasets.face_cache import load_face_cache
-from datasets.video_io import count_frames, probe_video, read_frames, sample_window_indices
+from datasets.video_io import read_sampled, sample_window_indices
 from utils.errors import SampleError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -84,11 +84,5 @@ def _video_window(n_frames, window, n_windows, num_frames, rng):
 
 
 def frames_from_video(path, window, n_windows, num_frames, rng):
-    try:
-        return read_frames(path, _video_window(probe_video(path).n_frames, window, n_windows, num_frames, rng))
-    except SampleError as err:
-        if err.reason != "too_short":
-            raise
-    # The header claims more frames than decode (a damaged download): sample over the real ones,
-    # as prepare.py does, so that no window of a usable video is lost.
-    return read_frames(path, _video_window(count_frames(path), window, n_windows, num_frames, rng))
+    frames, _, _ = read_sampled(path, lambda n_frames: _video_window(n_frames, window, n_windows, num_frames, rng))
+    return frames

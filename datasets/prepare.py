@@ -23,13 +23,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
 from tqdm import tqdm
 
 from datasets import face_cache
 from datasets.dfdc_metadata import load_metadata
 from datasets.faces import default_device, extract_faces
 from datasets.splits import add_groups, balance_videos, class_weights, split_counts, split_videos
+from utils.atomic import write_text_atomic
 from utils.errors import SampleError, UserError
 
 CSV_COLUMNS = ["name", "label", "is_valid", "original", "group", "part", "frames", "fps",
@@ -75,8 +75,8 @@ def prepare_dataset(inputs, out_dir, *, n_windows=4, window_len=8, size=224, fac
     report = _report(csv, dropped + failed, balance_info, settings,
                      dict(balance=balance, split_by=split_by, val_fraction=val_fraction,
                           val_parts=val_parts, seed=seed, inputs=[str(p) for p in inputs]))
-    _write_atomic(out_dir / "videos_df.csv", csv.to_csv(index=False))
-    _write_atomic(out_dir / "report.json", json.dumps(report, indent=2))
+    write_text_atomic(out_dir / "videos_df.csv", csv.to_csv(index=False))
+    write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2))
     if verbose:
         print(format_summary(report, out_dir))
     return report
@@ -118,15 +118,9 @@ def _claim_out_dir(out_dir, settings):
                 raise UserError(f"{out_dir} holds faces prepared with other settings ({changed}); "
                                 f"use another --out or the same settings")
         else:
-            _write_atomic(config, json.dumps(settings, indent=2))
+            write_text_atomic(config, json.dumps(settings, indent=2))
     except (OSError, json.JSONDecodeError) as err:
         raise UserError(f"cannot use output folder {out_dir} ({err}); choose a writable --out") from None
-
-
-def _write_atomic(path, text):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _remove_temp_files(faces_dir):
@@ -201,7 +195,7 @@ def prepare_one(task):
                               min_frames=task["min_frames"])
     except SampleError as err:
         failure = dict(reason=err.reason, detail=err.detail)
-        _write_or_stop(task["fail"], lambda path: _write_atomic(path, json.dumps(failure)))
+        _write_or_stop(task["fail"], lambda path: write_text_atomic(path, json.dumps(failure)))
         return dict(name=name, ok=False, cached=False, **failure)
     except Exception as err:  # a decoder/detector bug on one odd file must not stop the run
         return dict(name=name, ok=False, cached=False, reason="unreadable",

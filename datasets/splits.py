@@ -6,7 +6,6 @@ original (keyed by its name); a FAKE with no original at all is its own group. G
 the split: a model must not be validated on a face it trained on.
 """
 import numpy as np
-import pandas as pd
 
 from utils.errors import UserError
 

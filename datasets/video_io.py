@@ -148,24 +148,33 @@ def read_windows(path, n_windows, window_len, rng=None, min_frames=1):
     re-sampled over the frames that really decode, so they stay consecutive and spread.
     Fewer than `min_frames` decodable frames -> SampleError("too_short").
     """
-    info = probe_video(path)
-    if info.n_frames <= 0:  # some containers do not store a frame count
-        info = info._replace(n_frames=count_frames(path))
-    windows = sample_window_indices(info.n_frames, n_windows, window_len, rng)
-    flat = [i for w in windows for i in w]
-    try:
-        frames = read_frames(path, flat)
-    except SampleError as err:
-        if err.reason != "too_short":
-            raise
-        real = count_frames(path)
-        info = info._replace(n_frames=real)
-        windows = sample_window_indices(real, n_windows, window_len, rng)
-        flat = [i for w in windows for i in w]
-        frames = read_frames(path, flat)
+    def pick(n_frames):
+        return [i for w in sample_window_indices(n_frames, n_windows, window_len, rng) for i in w]
+    frames, flat, info = read_sampled(path, pick)
     if info.n_frames < min_frames:
         raise SampleError("too_short", f"{path}: {info.n_frames} frames < {min_frames}")
     return frames, np.asarray(flat, dtype=np.int64), info
+
+
+def read_sampled(path, pick):
+    """Decode the frames that `pick(n_frames)` chooses -> (frames, indices, VideoInfo).
+
+    A container that stores no frame count is counted first. One that claims more frames than
+    it holds (a truncated file) is counted and `pick` chooses again over the real frames, so no
+    usable video is lost.
+    """
+    info = probe_video(path)
+    if info.n_frames <= 0:
+        info = info._replace(n_frames=count_frames(path))
+    indices = pick(info.n_frames)
+    try:
+        return read_frames(path, indices), indices, info
+    except SampleError as err:
+        if err.reason != "too_short":
+            raise
+    info = info._replace(n_frames=count_frames(path))
+    indices = pick(info.n_frames)
+    return read_frames(path, indices), indices, info
 
 
 def write_video(path, frames, fps=25.0, fourcc="mp4v"):

@@ -5,7 +5,6 @@ window, no display needed, no global backend switch that would break a notebook 
 and no figure left open in pyplot's registry. Each PNG is written atomically (temp + os.replace),
 so a crash never leaves half an image.
 """
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_auc_score, roc_curve
+
+from utils.atomic import atomic_path
 
 # curves.png panels: (title, metric name); metrics.csv columns are f"{split}_{metric}"
 CURVE_PANELS = (("loss", "loss"), ("accuracy", "acc"), ("log loss", "log_loss"), ("ROC AUC", "auc"))
@@ -26,14 +27,9 @@ def _new_figure(width=6.0, height=4.5, **subplots):
 
 
 def _save(fig, path):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def _both_classes(labels):
