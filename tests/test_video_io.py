@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from datasets import video_io
+from datasets.clip_sources import frames_from_video
 from datasets.video_io import (probe_video, read_frames, read_windows, sample_window_indices,
                                window_starts, write_video)
 from utils.errors import SampleError
@@ -68,6 +69,15 @@ def test_a_container_that_claims_too_many_frames_is_resampled(tmp_path, monkeypa
     assert info.n_frames == 20
     assert indices.tolist() == [0, 1, 2, 3, 16, 17, 18, 19]
     assert decoded_indices(frames) == indices.tolist()
+
+
+@pytest.mark.parametrize("claimed", [0, 100])  # no frame count in the header, or one too large
+def test_training_clips_from_an_mp4_whose_header_is_wrong_come_from_its_real_frames(tmp_path, monkeypatch, claimed):
+    path = index_video(tmp_path / "idx.mp4")
+    real_probe = video_io.probe_video
+    monkeypatch.setattr(video_io, "probe_video", lambda p: real_probe(p)._replace(n_frames=claimed))
+    last_window = decoded_indices(frames_from_video(path, window=3, n_windows=4, num_frames=4, rng=None))
+    assert last_window == [16, 17, 18, 19]
 
 
 def test_too_short_when_fewer_frames_than_min_frames(tmp_path):
