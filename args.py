@@ -18,7 +18,7 @@ POOLING = ("last", "mean")
 INPUT_MODES = ("rgb", "diff", "both")
 FUSIONS = ("two_stream", "early")
 SCHEDULERS = ("none", "cosine", "step")
-AMP_MODES = ("none", "bf16", "fp16")
+AMP_MODES = ("auto", "none", "bf16", "fp16")
 
 
 def str2bool(value):
@@ -57,10 +57,10 @@ def build_parser():
                       "or mp4 files) that the CSV names. The default is the demo, built on first use")
     data.add_argument("--csv_file", default="videos_df",
                       help="videos CSV inside --root_dir (name,label,is_valid,...); '.csv' may be left off")
-    data.add_argument("--num_frames", type=int, default=8,
+    data.add_argument("--num_frames", type=int, default=2,
                       help="frames per clip, consecutive in the video (the original hard-coded 30)")
-    data.add_argument("--crop_size", type=int, default=48, help="side of the square crop fed to the model, in pixels")
-    data.add_argument("--batch_size", type=int, default=16, help="clips per batch (per process under torchrun)")
+    data.add_argument("--crop_size", type=int, default=64, help="side of the square crop fed to the model, in pixels")
+    data.add_argument("--batch_size", type=int, default=32, help="clips per batch (per process under torchrun)")
     data.add_argument("--workers", type=int, default=2, help="DataLoader worker processes (0 loads in the main process)")
     data.add_argument("--augment", **bool_flag, default=False,
                       help="clip-consistent augmentation in training (crop, flip, rotation, colour, JPEG, downscale); off for the short demo run, turn it on for real data")
@@ -93,13 +93,15 @@ def build_parser():
     optim = p.add_argument_group("optimisation")
     optim.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
     optim.add_argument("--weight_decay", type=float, default=1e-4, help="AdamW weight decay (0 = the original's Adam)")
-    optim.add_argument("--epochs", type=int, default=8, help="epochs to train")
+    optim.add_argument("--epochs", type=int, default=20, help="epochs to train")
     optim.add_argument("--scheduler", default="cosine", choices=SCHEDULERS, help="learning-rate schedule, stepped per epoch")
     optim.add_argument("--step_size", type=int, default=10, help="epochs between decays for --scheduler step")
     optim.add_argument("--gamma", type=float, default=0.1, help="decay factor for --scheduler step")
     optim.add_argument("--class_weights", default="auto", choices=("auto", "none"),
                        help="auto: weight the loss by inverse class frequency of the training rows")
-    optim.add_argument("--amp", default="none", choices=AMP_MODES, help="mixed precision (bf16 works on CPU and GPU; fp16 uses a GradScaler)")
+    optim.add_argument("--amp", default="auto", choices=AMP_MODES,
+                       help="mixed precision: auto = bf16 where the GPU or CPU has it in hardware (AVX512-BF16/AMX), else none; "
+                       "bf16 works on CPU and GPU; fp16 needs a GPU and uses a GradScaler")
     optim.add_argument("--channels_last", **bool_flag, default=False, help="channels-last memory format (faster convs on GPUs)")
     optim.add_argument("--compile", **bool_flag, default=False, help="torch.compile the model")
 

@@ -21,6 +21,9 @@ def parse_args(argv=None):
     p.add_argument("--size", type=int, default=224, help="side of the stored square face crops (px)")
     p.add_argument("--face_detector", choices=["mtcnn", "none"], default="mtcnn",
                    help="none keeps the whole frame (for face-centred data)")
+    p.add_argument("--center_fraction", type=float, default=1.0,
+                   help="with --face_detector none: keep the centred square of this fraction of "
+                   "the frame's longer side (1 = the whole frame)")
     p.add_argument("--balance", choices=["pair", "all"], default="pair",
                    help="pair: each REAL with one of its FAKEs; all: every FAKE, with class weights")
     p.add_argument("--split_by", choices=["original", "part"], default="original")
@@ -41,7 +44,8 @@ def main(argv=None):
     with exit_on_user_error():
         prepare_dataset(args.inputs, args.out, n_windows=args.n_windows,
                         window_len=args.window_len, size=args.size,
-                        face_detector=args.face_detector, balance=args.balance,
+                        face_detector=args.face_detector, center_fraction=args.center_fraction,
+                        balance=args.balance,
                         split_by=args.split_by, val_fraction=args.val_fraction,
                         val_parts=args.val_parts, seed=args.seed, workers=args.workers,
                         shard=args.shard, device=args.device,

@@ -23,7 +23,7 @@ from datasets.splits import class_weights
 from models import model_config
 from utils.atomic import link_atomic
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint, unwrap_model
-from utils.distributed import barrier, broadcast_buffers, gather_objects, resolve_device, uneven_inputs
+from utils.distributed import barrier, broadcast_buffers, gather_objects, resolve_amp, resolve_device, uneven_inputs
 from utils.errors import UserError
 from utils.metrics import DEFAULT_AGGREGATION, aggregate_per_video, metrics_by_group, video_metrics
 from utils.plots import plot_curves, plot_roc, plot_score_hist
@@ -196,6 +196,7 @@ def check_bad_share(bad, total, limit, split):
 def fit(model, data, args, dist_info):
     """Train for args.epochs epochs, with a checkpoint and metrics after every epoch."""
     device = resolve_device(args.device, dist_info)
+    args.amp = resolve_amp(args.amp, device)  # args.json records what ran
     if args.amp == "fp16" and device.type != "cuda":  # before the run folder is made
         raise UserError("--amp fp16 needs a GPU; use --amp bf16 on the CPU")
     main = dist_info.is_main

@@ -40,7 +40,7 @@ from datasets.video_dataset import VideoClipDataset, collate_clips  # noqa: E402
 from datasets.video_io import read_windows  # noqa: E402
 from models import build_model  # noqa: E402
 from trainer import train_one_epoch  # noqa: E402
-from utils.distributed import DistInfo, resolve_device  # noqa: E402
+from utils.distributed import DistInfo, resolve_amp, resolve_device  # noqa: E402
 from utils.resources import peak_gpu_mb, peak_rss_mb  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -190,7 +190,7 @@ def parse_args(argv=None):
                                 epilog=__doc__.split("\n", 1)[1])
     p.add_argument("--quick", action="store_true", help="tiny run for the tests: resnet18@32, 4 frames, 1 step")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--amp", default="auto", choices=("auto", "none", "bf16"), help="auto: bf16 on a GPU, none on the CPU")
+    p.add_argument("--amp", default="auto", choices=("auto", "none", "bf16"), help="auto: bf16 where the device has it in hardware (as train.py)")
     p.add_argument("--channels_last", default="auto", choices=("auto", "true", "false"), help="auto: on a GPU only")
     p.add_argument("--configs", default=DEFAULT_CONFIGS, help="comma-separated backbone@px")
     p.add_argument("--frames", type=int, default=16, help="frames per clip")
@@ -210,7 +210,7 @@ def parse_args(argv=None):
         args.configs, args.frames, args.load_clips = "resnet18@32", 4, 2
         args.batch, args.steps, args.warmup = args.batch or 2, args.steps or 1, args.warmup or 1
     args.device = device
-    args.amp = ("bf16" if gpu else "none") if args.amp == "auto" else args.amp
+    args.amp = resolve_amp(args.amp, device)
     args.channels_last = gpu if args.channels_last == "auto" else args.channels_last == "true"
     args.batch = args.batch or (16 if gpu else 2)
     args.steps = args.steps or (20 if gpu else 3)

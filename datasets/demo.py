@@ -38,7 +38,7 @@ from utils.errors import UserError, exit_on_user_error
 
 FAKE_KINDS = ("swap", "color", "flicker")
 FPS = 25
-DEFAULTS = dict(n_originals=120, fakes_per_original=3, n_frames=40, size=96, n_parts=2)
+DEFAULTS = dict(n_originals=240, fakes_per_original=3, n_frames=40, size=96, n_parts=2)
 
 # The blend mask of the swapped inner face, in face units (face ellipse = unit circle, v down):
 # weight 1 inside radius INNER_Q of this ellipse, falling to 0 at OUTER_Q. The eyes, brows, nose

@@ -18,7 +18,7 @@ from datasets.faces import extract_faces
 from utils.errors import SampleError
 
 
-EXTRA_KEYS = ("margin", "scale", "min_face_size", "min_frames")  # passed on when the config has them
+EXTRA_KEYS = ("margin", "scale", "min_face_size", "min_frames", "center_fraction")  # passed on when the config has them
 
 
 @dataclass(frozen=True)

@@ -177,9 +177,13 @@ def crop_resize(frame, box, size):
     return cv2.resize(canvas, (size, size), interpolation=interp)
 
 
-def whole_frame_boxes(n, width, height):
-    """detector="none": the whole frame, letterboxed to a square (nothing cut, no distortion)."""
-    side = max(width, height)
+def whole_frame_boxes(n, width, height, center_fraction=1.0):
+    """detector="none": the centred square of side center_fraction * the frame's longer side.
+
+    1.0 is the whole frame, letterboxed (nothing cut, no distortion). Face-centred footage, like
+    the demo's, can keep just its middle, where the face is, at a higher resolution.
+    """
+    side = max(width, height) * float(center_fraction)
     x1, y1 = (width - side) / 2, (height - side) / 2
     return np.tile(np.array([x1, y1, x1 + side, y1 + side], np.float32), (n, 1))
 
@@ -201,7 +205,7 @@ def face_boxes(frames, window_len, device="cpu", scale=None, min_face_size=MIN_F
 
 def extract_faces(path, n_windows, window_len, size=224, detector="mtcnn", device=None,
                   margin=MARGIN, scale=None, min_face_size=MIN_FACE_SIZE, rng=None, min_frames=1,
-                  detect_every=DETECT_EVERY):
+                  detect_every=DETECT_EVERY, center_fraction=1.0):
     """Decode n_windows windows of window_len consecutive frames and crop the main face.
 
     Returns FaceCrops(frames uint8 (N,size,size,3), boxes = crop regions in source pixels,
@@ -213,7 +217,8 @@ def extract_faces(path, n_windows, window_len, size=224, detector="mtcnn", devic
         boxes, face_rate = face_boxes(frames, window_len, device or default_device(), scale,
                                       min_face_size, margin, detect_every)
     elif detector == "none":
-        boxes, face_rate = whole_frame_boxes(len(frames), info.width, info.height), 1.0
+        boxes = whole_frame_boxes(len(frames), info.width, info.height, center_fraction)
+        face_rate = 1.0
     else:
         raise ValueError(f"unknown face detector {detector!r}")
     crops = np.stack([crop_resize(f, b, size) for f, b in zip(frames, boxes)])

@@ -10,6 +10,7 @@ import torch
 from conftest import tiny_train_argv
 from models import build_model
 from train import main
+from utils.distributed import resolve_amp
 
 
 def test_bf16_trains_on_the_cpu(cache_dataset, tmp_path):
@@ -41,3 +42,17 @@ def test_channels_last_model_gets_channels_last_frames(input_mode):
             lambda _, args: seen.append(args[0].dim() == 4 and args[0].is_contiguous(memory_format=torch.channels_last)))
     model(torch.randint(0, 256, (2, 3, 3, 32, 32), dtype=torch.uint8))
     assert seen and all(seen)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_amp_auto_is_bf16_only_where_the_cpu_has_it_in_hardware(monkeypatch, native):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    cpu = torch.device("cpu")
+    assert resolve_amp("auto", cpu) == ("bf16" if native else "none")
+    assert resolve_amp("none", cpu) == "none" and resolve_amp("bf16", cpu) == "bf16"  # explicit choices stand
+
+
+def test_args_json_records_the_precision_that_ran(cache_dataset, tmp_path):
+    main(tiny_train_argv(cache_dataset, tmp_path, "auto", "--epochs", "1"))
+    assert json.loads((tmp_path / "auto" / "args.json").read_text())["amp"] in ("bf16", "none")

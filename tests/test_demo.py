@@ -146,3 +146,20 @@ def test_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--out", str(tmp_path), "--size", "33"])
     assert exit_.value.code == 2 and "error: demo size must be even" in capsys.readouterr().err
+
+
+def test_the_prepared_demo_is_reused_only_when_made_by_the_same_recipe(tmp_path, monkeypatch):
+    from datasets import demo_setup
+    monkeypatch.setattr(demo_setup, "DEMO_ORIGINALS", 2)
+    root = tmp_path / "demo"
+    csv = demo_setup.ensure_demo_dataset(root, seed=0)
+    assert csv.is_file() and json.loads((root / "demo.json").read_text())["seed"] == 0
+    (root / "my_notes.txt").write_text("kept")
+    built = csv.stat().st_mtime_ns
+    assert demo_setup.ensure_demo_dataset(root, seed=0).stat().st_mtime_ns == built  # reused
+    demo_setup.ensure_demo_dataset(root, seed=1)  # another seed: rebuilt, not silently reused
+    assert json.loads((root / "demo.json").read_text())["seed"] == 1
+    assert (root / "my_notes.txt").read_text() == "kept"  # only the demo's own files are replaced
+    (root / "demo.json").unlink()  # a demo built by an older version has no stamp
+    demo_setup.ensure_demo_dataset(root, seed=1)
+    assert (root / "demo.json").is_file()

@@ -46,7 +46,8 @@ def odd_dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def two_rank_run(odd_dataset, tmp_path_factory):
     with scratch_dir(tmp_path_factory, "runs") as save:
-        yield save, torchrun(tiny_train_argv(odd_dataset, save, "ddp", "--epochs", "1"))
+        # full precision: the test compares the ranks' merged metrics with a one-process re-evaluation
+        yield save, torchrun(tiny_train_argv(odd_dataset, save, "ddp", "--epochs", "1", "--amp", "none"))
 
 
 def single_process_metrics(root, checkpoint):

@@ -77,6 +77,15 @@ def test_detector_none_keeps_the_whole_frame(tmp_path):
     np.testing.assert_array_equal(faces.boxes, np.tile([0, 0, 32, 32], (4, 1)))
 
 
+def test_center_fraction_keeps_the_middle_of_the_frame_at_its_resolution(tmp_path):
+    frames = np.zeros((4, 48, 48, 3), np.uint8)
+    frames[:, 12:36, 12:36] = 200  # a bright middle square of 24 px
+    write_video(tmp_path / "v.mp4", frames)
+    faces = extract_faces(tmp_path / "v.mp4", 2, 2, size=24, detector="none", center_fraction=0.5)
+    np.testing.assert_array_equal(faces.boxes, np.tile([12, 12, 36, 36], (4, 1)))
+    assert faces.frames[:, 2:-2, 2:-2].mean() > 190  # all of it is the middle square, 1:1
+
+
 def test_tracking_follows_the_largest_face_and_fills_gaps():
     big = np.array([[100, 100, 200, 220]], np.float32)
     small = np.array([[300, 50, 340, 100]], np.float32)

@@ -72,7 +72,8 @@ def test_csv_cache_and_report(dfdc, tmp_path):
     assert fake.original == fake.group and fake.original.startswith("real")
     assert report == json.loads((out / "report.json").read_text())
     assert sum(sum(side.values()) for side in report["counts"].values()) == 12
-    assert report["config"] == dict(n_windows=2, window_len=3, size=16, face_detector="none", min_frames=1)
+    assert report["config"] == dict(n_windows=2, window_len=3, size=16, face_detector="none", center_fraction=1.0,
+                                    min_frames=1)
     for row in csv.itertuples():
         cache = load_face_cache(out / row.cache_path)
         assert cache.frames.shape == (6, 16, 16, 3)
@@ -190,6 +191,21 @@ def test_other_settings_in_the_same_out_dir_are_refused(dfdc, tmp_path):
     prepare_dataset([dfdc], tmp_path / "out", **FAST)
     with pytest.raises(UserError, match="window_len=3->4"):
         prepare_dataset([dfdc], tmp_path / "out", **{**FAST, "window_len": 4})
+
+
+def test_center_fraction_is_checked_and_folders_from_before_it_still_resume(dfdc, tmp_path):
+    with pytest.raises(UserError, match="needs --face_detector none"):
+        prepare_dataset([dfdc], tmp_path / "a", **{**FAST, "face_detector": "mtcnn", "center_fraction": 0.5})
+    with pytest.raises(UserError, match=r"must be in \(0, 1\]"):
+        prepare_dataset([dfdc], tmp_path / "b", **{**FAST, "center_fraction": 1.5})
+    out = tmp_path / "old"
+    prepare_dataset([dfdc], out, **FAST)
+    config = json.loads((out / "prepare_config.json").read_text())
+    del config["center_fraction"]  # as written before the setting existed
+    (out / "prepare_config.json").write_text(json.dumps(config))
+    assert prepare_dataset([dfdc], out, **FAST)["n_videos"] == 12
+    with pytest.raises(UserError, match="center_fraction=1.0->0.5"):
+        prepare_dataset([dfdc], out, **{**FAST, "center_fraction": 0.5})
 
 
 def run_cli(*args):

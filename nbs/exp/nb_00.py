@@ -2,23 +2,14 @@
 
 
 """Helpers of the notebooks: a small demo set, and a grid of frames."""
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 
-from datasets.demo import make_demo_dataset
-from datasets.demo_setup import DEMO_PREPARE
-from datasets.prepare import prepare_dataset
+from datasets.demo_setup import ensure_demo_dataset
 
 
 def small_demo(root, n_originals=24, seed=0):
-    """The embedded demo made smaller for the notebooks: same generator, same preparation
-    (ensure_demo_dataset builds the full 120-original set and has no size knob). Built once."""
-    root = Path(root)
-    if not (root / "videos_df.csv").is_file():
-        make_demo_dataset(root / "raw", seed=seed, n_originals=n_originals)
-        prepare_dataset([root / "raw"], root, seed=seed, workers=1, verbose=False, **DEMO_PREPARE)
-    return root
+    """The embedded demo made smaller for the notebooks: same generator, same preparation. Built once."""
+    return ensure_demo_dataset(root, seed=seed, n_originals=n_originals, workers=1, verbose=False).parent
 
 
 def show_frames(rows, row_labels=(), titles=None, size=1.0):
