@@ -91,7 +91,7 @@ def build_parser():
     model.add_argument("--num_classes", type=int, default=2, help="output classes; real/fake detection needs 2")
 
     optim = p.add_argument_group("optimisation")
-    optim.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
+    optim.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
     optim.add_argument("--weight_decay", type=float, default=1e-4, help="AdamW weight decay (0 = the original's Adam)")
     optim.add_argument("--epochs", type=int, default=20, help="epochs to train")
     optim.add_argument("--scheduler", default="cosine", choices=SCHEDULERS, help="learning-rate schedule, stepped per epoch")

@@ -4,7 +4,8 @@
       -> normalise (ImageNet mean/std, on the device)
       -> encoder: ResNet trunk(s) over all B*T frames, per input mode   (B, T, F)
       -> proj: Linear to embed_dim, Dropout (no ReLU: see below)       (B, T, E)
-      -> temporal "lstm"/"gru": RNN, pool over time, head               (B, K)
+      -> temporal "lstm"/"gru": RNN, pool over time, head on            (B, K)
+         [pooled RNN output, pooled embedding] (a skip around the RNN)
          temporal "mean": head on every frame, mean over time            (B, K)
 
 `encoder` + `proj` form the encoder of the two-stage recipe (models/encoder_init.py).
@@ -47,7 +48,11 @@ class ResNetRNN(nn.Module):
             self.rnn = rnn_cls(embed_dim, hidden_size, num_layers, batch_first=True,
                                bidirectional=bidirectional,
                                dropout=dropout if num_layers > 1 else 0.0)
-            head_in = hidden_size * (2 if bidirectional else 1)
+            # The head also sees the frame embeddings, past the RNN: per-frame evidence (a colour
+            # mismatch) reaches it directly, as in the frame-mean model, while the RNN adds what
+            # only the sequence shows. Without it the GRU learned the demo's colour fakes more
+            # slowly (AUC 0.90 against 0.99 for the frame mean, same budget).
+            head_in = hidden_size * (2 if bidirectional else 1) + embed_dim
         self.head = nn.Linear(head_in, num_classes)
 
         self.freeze_backbone = freeze_backbone
@@ -78,8 +83,9 @@ class ResNetRNN(nn.Module):
             return frame_logits if per_step else frame_logits.mean(dim=1)
         outputs, _ = self.rnn(steps)
         if per_step:
-            return self.head(outputs)
-        return self.head(self._pool(outputs))
+            return self.head(torch.cat([outputs, steps], dim=-1))
+        skip = steps.mean(dim=1) if self.pooling == "mean" else steps[:, -1]  # pooled like the RNN
+        return self.head(torch.cat([self._pool(outputs), skip], dim=-1))
 
     def _pool(self, outputs):
         if self.pooling == "mean":

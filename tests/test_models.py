@@ -56,9 +56,20 @@ def test_bidirectional_last_is_final_state_of_each_direction():
     model = build_model(temporal="gru", bidirectional=True, pooling="last", **SMALL).eval()
     x = clips()
     with torch.no_grad():
-        _, h_n = model.rnn(model.embed(x))  # h_n: (directions, B, hidden)
-        expected = model.head(torch.cat([h_n[0], h_n[1]], dim=-1))
+        steps = model.embed(x)
+        _, h_n = model.rnn(steps)  # h_n: (directions, B, hidden)
+        expected = model.head(torch.cat([h_n[0], h_n[1], steps[:, -1]], dim=-1))
         torch.testing.assert_close(model(x), expected)
+
+
+@pytest.mark.parametrize("temporal", ["gru", "lstm"])
+def test_frame_evidence_reaches_the_head_past_the_rnn(temporal):
+    model = build_model(temporal=temporal, pooling="mean", **SMALL).eval()
+    for p in model.rnn.parameters():
+        torch.nn.init.zeros_(p)  # the RNN now outputs zeros whatever it is given
+    with torch.no_grad():
+        a, b = model(clips(seed=1)), model(clips(seed=2))
+    assert not torch.allclose(a, b)  # the frame embeddings still move the logits
 
 
 def test_stream_layout_per_fusion():
