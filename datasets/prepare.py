@@ -39,8 +39,9 @@ SETTINGS_BEFORE_CENTER_FRACTION = dict(center_fraction=1.0)  # folders prepared 
 
 
 def prepare_dataset(inputs, out_dir, *, n_windows=4, window_len=8, size=224, face_detector="mtcnn",
-                    center_fraction=1.0, balance="pair", split_by="original", val_fraction=0.2, val_parts=None, seed=0,
-                    workers=2, shard=(0, 1), device=None, min_frames=1, verbose=True):
+                    center_fraction=1.0, balance="pair", split_by="original", val_fraction=0.2,
+                    val_parts=None, seed=0, workers=2, shard=(0, 1), device=None, min_frames=1,
+                    verbose=True):
     """Prepare DFDC folders (see the module doc) -> report dict (also written to report.json)."""
     settings = dict(n_windows=int(n_windows), window_len=int(window_len), size=int(size),
                     face_detector=face_detector, center_fraction=float(center_fraction),
