@@ -8,7 +8,7 @@ Rerunning the same command resumes. See datasets/prepare.py for the outputs.
 """
 import argparse
 
-from datasets.prepare import prepare_dataset
+from datasets.prepare import DETECTORS, prepare_dataset
 from utils.errors import exit_on_user_error
 
 
@@ -19,7 +19,7 @@ def parse_args(argv=None):
     p.add_argument("--n_windows", type=int, default=4, help="windows of consecutive frames per video")
     p.add_argument("--window_len", type=int, default=8, help="consecutive frames per window")
     p.add_argument("--size", type=int, default=224, help="side of the stored square face crops (px)")
-    p.add_argument("--face_detector", choices=["mtcnn", "none"], default="mtcnn",
+    p.add_argument("--face_detector", choices=DETECTORS, default="mtcnn",
                    help="none keeps the whole frame (for face-centred data)")
     p.add_argument("--center_fraction", type=float, default=1.0,
                    help="with --face_detector none: keep the centred square of this fraction of "
@@ -45,8 +45,7 @@ def main(argv=None):
         prepare_dataset(args.inputs, args.out, n_windows=args.n_windows,
                         window_len=args.window_len, size=args.size,
                         face_detector=args.face_detector, center_fraction=args.center_fraction,
-                        balance=args.balance,
-                        split_by=args.split_by, val_fraction=args.val_fraction,
+                        balance=args.balance, split_by=args.split_by, val_fraction=args.val_fraction,
                         val_parts=args.val_parts, seed=args.seed, workers=args.workers,
                         shard=args.shard, device=args.device,
                         min_frames=args.min_frames)

@@ -38,7 +38,10 @@ def ensure_demo_dataset(root, seed=0, n_originals=None, csv_name="videos_df.csv"
             print(f"rebuilding the demo dataset in {root}: it was made with other settings or an older version")
         for name in GENERATED:  # only what this function writes: nothing else in root is touched
             path = root / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
     if verbose:
         print(f"making the demo dataset in {root} (once)")
     raw = make_demo_dataset(root / "raw", seed=seed, n_originals=n_originals, workers=workers)
