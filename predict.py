@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from args import OneLineParser
 from datasets.face_clips import ClipSettings, video_clips
-from datasets.predict_inputs import find_videos
+from datasets.preparation.predict_inputs import find_videos
 from models import rebuild_model
 from utils.atomic import atomic_path, write_text_atomic
 from utils.checkpoint import load_checkpoint, load_model_weights

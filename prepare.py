@@ -8,12 +8,13 @@ Rerunning the same command resumes. See datasets/prepare.py for the outputs.
 """
 import argparse
 
-from datasets.prepare import DETECTORS, prepare_dataset
+from datasets.preparation.pipeline import DETECTORS, prepare_dataset
 from utils.errors import exit_on_user_error
+from utils.cli import OneLineParser
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", help="DFDC part folders, their parent, or metadata.json files")
     p.add_argument("--out", required=True, help="output folder (CSV, faces/, report.json)")
     p.add_argument("--n_windows", type=int, default=4, help="windows of consecutive frames per video")

@@ -29,7 +29,7 @@ def main(argv=None):
         args.run_name = args.run_name or default_run_name(args)
         if Path(args.root_dir).resolve() == DEMO_ROOT:
             if dist_info.is_main:
-                from datasets.demo_setup import ensure_demo_dataset
+                from datasets.demo.build import ensure_demo_dataset
                 ensure_demo_dataset(DEMO_ROOT, seed=args.demo_seed)
             barrier(dist_info)
         seed_everything(args.seed)

@@ -28,7 +28,7 @@ from utils.errors import UserError
 from utils.metrics import DEFAULT_AGGREGATION, aggregate_per_video, metrics_by_group, video_metrics
 from utils.plots import plot_curves, plot_roc, plot_score_hist
 from utils.resources import peak_gpu_mb, peak_rss_mb
-from utils.run_files import RunLog, open_run_dir, write_json, write_table
+from utils.run_writer import RunLog, open_run_dir, write_json, write_table
 from utils.seeding import epoch_seed
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}

@@ -19,11 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from datasets.face_cache import load_face_cache  # noqa: E402
-from datasets.faces import crop_resize, detect_faces, track_main_face  # noqa: E402
-from datasets.prepare import prepare_dataset  # noqa: E402
-from datasets.video_io import read_frames, sample_window_indices  # noqa: E402
+from datasets.face_cache import load_face_cache
+from datasets.preparation.faces import crop_resize, detect_faces, track_main_face
+from datasets.preparation.pipeline import prepare_dataset
+from datasets.video_io import read_frames
+from datasets.windows import sample_window_indices
+from utils.cli import OneLineParser
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "dfdc"
 
@@ -80,7 +81,7 @@ def cpu_seconds():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny work, for tests")
     p.add_argument("--copies", type=int, default=4, help="links to each sample clip to prepare")
     p.add_argument("--naive_videos", type=int, default=3)

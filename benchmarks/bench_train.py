@@ -31,17 +31,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from args import build_parser  # noqa: E402
-from datasets.clip_augment import eval_clip  # noqa: E402
-from datasets.face_cache import save_face_cache  # noqa: E402
-from datasets.loader import build_loader  # noqa: E402
-from datasets.video_dataset import VideoClipDataset, collate_clips  # noqa: E402
-from datasets.video_io import read_windows  # noqa: E402
-from models import build_model  # noqa: E402
-from trainer import train_one_epoch  # noqa: E402
-from utils.distributed import DistInfo, resolve_amp, resolve_device  # noqa: E402
-from utils.resources import peak_gpu_mb, peak_rss_mb  # noqa: E402
+from args import build_parser
+from datasets.clip_augment import eval_clip
+from datasets.face_cache import save_face_cache
+from datasets.loader import build_loader
+from datasets.video_dataset import VideoClipDataset, collate_clips
+from datasets.video_io import read_windows
+from models import build_model
+from trainer import train_one_epoch
+from utils.distributed import DistInfo, resolve_amp, resolve_device
+from utils.resources import peak_gpu_mb, peak_rss_mb
+from utils.cli import OneLineParser
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 FORWARD_GFLOPS_224 = {"resnet18": 1.82, "resnet34": 3.67, "resnet50": 4.11, "resnet101": 7.83, "resnet152": 11.56}
@@ -186,7 +186,7 @@ def format_table(rows):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = OneLineParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n", 1)[1])
     p.add_argument("--quick", action="store_true", help="tiny run for the tests: resnet18@32, 4 frames, 1 step")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")

@@ -11,24 +11,14 @@ import cv2
 import numpy as np
 
 from datasets.face_cache import load_face_cache
-from datasets.video_io import read_sampled, sample_window_indices
+from datasets.video_io import read_sampled
+from datasets.windows import sample_window_indices, sub_window, window_start
 from utils.errors import SampleError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 FRAME_INDEX = re.compile(r"_(\d+)$")
 
 
-def sub_window(n_available, num_frames, rng):
-    """Indices of `num_frames` consecutive positions in a window of `n_available`.
-
-    Training (rng given) picks a random start; evaluation takes the centred one. A window that
-    is too short repeats its last frame.
-    """
-    spare = n_available - num_frames
-    if spare <= 0:
-        return np.minimum(np.arange(num_frames), n_available - 1)
-    start = int(rng.integers(0, spare + 1)) if rng is not None else spare // 2
-    return np.arange(start, start + num_frames)
 
 
 def frames_from_cache(path, window, num_frames, rng):
@@ -51,11 +41,6 @@ def list_frame_images(folder):
     return files
 
 
-def window_start(n_items, n_windows, window, num_frames):
-    """Start of evaluation window `window` of `n_windows` spread over `n_items` items."""
-    if n_windows <= 1 or n_items <= num_frames:
-        return max(0, (n_items - num_frames) // 2)
-    return int(round(window * (n_items - num_frames) / (n_windows - 1)))
 
 
 def frames_from_images(folder, window, n_windows, num_frames, rng):

@@ -1,6 +1,6 @@
 """A video file -> the clips a trained model scores, exactly as training's evaluation saw them.
 
-Same face extraction as prepare.py (datasets.faces.extract_faces: the windows, detector, face
+Same face extraction as prepare.py (datasets.preparation.faces.extract_faces: the windows, detector, face
 size and box smoothing of the cached faces), the same trip through the face cache's codec
 (training read JPEG q95 crops; raw crops differ by up to ~60 grey levels, a small domain shift),
 then the same per-window evaluation transform as VideoClipDataset (centred sub-window of
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from datasets.clip_augment import eval_clip
-from datasets.clip_sources import sub_window
+from datasets.windows import sub_window
 from datasets.face_cache import jpeg_round_trip
-from datasets.faces import extract_faces
+from datasets.preparation.faces import extract_faces
 from utils.errors import SampleError
 
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from datasets.windows import sample_window_indices
 from utils.errors import SampleError
 
 MIN_SIDE = 8  # smaller frames cannot hold a face crop worth keeping
@@ -61,36 +62,8 @@ def probe_video(path):
     return VideoInfo(n_frames, fps, width, height)
 
 
-def window_starts(n_frames, n_windows, window_len):
-    """Deterministic start frames of `n_windows` windows spread evenly over `n_frames`.
-
-    The first window starts at 0 and the last ends at the last frame; windows overlap only when
-    the video is shorter than n_windows * window_len.
-    """
-    last_start = max(n_frames - window_len, 0)
-    if n_windows == 1:
-        return [last_start // 2]
-    return [int(round(i * last_start / (n_windows - 1))) for i in range(n_windows)]
 
 
-def sample_window_indices(n_frames, n_windows, window_len, rng=None):
-    """n_windows lists of window_len consecutive frame indices spread over the video.
-
-    rng (np.random.Generator) jitters each start within its share of the clip (training).
-    A video shorter than window_len repeats its last frame (indices clamped): documented choice,
-    such a clip is still usable; only a video with no readable frame is a bad sample.
-    """
-    if n_windows < 1 or window_len < 1:
-        raise ValueError("n_windows and window_len must be >= 1")
-    n_frames = max(int(n_frames), 1)
-    starts = window_starts(n_frames, n_windows, window_len)
-    if rng is not None:
-        last_start = max(n_frames - window_len, 0)
-        slack = last_start // n_windows  # jitter stays inside the window's share: order is kept
-        starts = [min(s + int(rng.integers(-slack, slack + 1)), last_start) if slack else s
-                  for s in starts]
-        starts = [max(s, 0) for s in starts]
-    return [[min(s + k, n_frames - 1) for k in range(window_len)] for s in starts]
 
 
 def count_frames(path):

@@ -13,7 +13,7 @@ from utils.errors import UserError
 
 from .backbones import BACKBONES
 from .encoder_init import load_encoder
-from .motion import FUSIONS, INPUT_MODES, frame_differences
+from .frame_encoder import FUSIONS, INPUT_MODES, frame_differences
 from .resnet_rnn import POOLINGS, TEMPORALS, ResNetRNN
 from .summary import model_summary, param_counts
 
@@ -50,7 +50,7 @@ def build_model(backbone="resnet18", pretrained=False, embed_dim=512, temporal="
     temporal        lstm | gru | mean (per-frame logits averaged, no RNN; pooling is ignored)
     pooling         last | mean over the RNN outputs (bidirectional "last": final state of each
                     direction, i.e. forward at T-1 and backward at step 0)
-    input_mode      rgb | diff | both (frame differences, see models/motion.py)
+    input_mode      rgb | diff | both (frame differences, see models/frame_encoder.py)
     fusion          two_stream | early; only used with input_mode="both"
     freeze_backbone ResNet trunk(s) get no gradient and stay in eval mode (projection trains)
     encoder_init    checkpoint whose encoder (trunks + projection) is loaded: two-stage recipe

@@ -13,7 +13,7 @@
 import torch
 from torch import nn
 
-from .motion import FrameEncoder
+from .frame_encoder import FrameEncoder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

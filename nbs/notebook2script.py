@@ -13,12 +13,12 @@ Each module starts with a header naming its notebook. A notebook with no marked 
 module. The default OUT is nbs/exp/ (import it as `from exp.nb_00 import ...` from nbs/).
 Standard library only: a notebook is JSON.
 """
-import argparse
 import json
 import os
 import re
 import sys
 from pathlib import Path
+from utils.cli import OneLineParser
 
 NBS_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = NBS_DIR / "exp"
@@ -90,7 +90,7 @@ def chosen_notebooks(parser, args, folder=NBS_DIR):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="notebook2script.py",
+    p = OneLineParser(prog="notebook2script.py",
                                 description="Export the cells marked #export of notebooks into modules.")
     p.add_argument("notebooks", nargs="*", help="notebooks to export")
     p.add_argument("--all", action="store_true", help="export every notebook in --dir")

@@ -10,7 +10,6 @@ no per-cell timing metadata is recorded, so the saved outputs stay small and dif
 --inplace never overwrites a notebook whose run failed; --out also keeps a failed run, for reading.
 Exit status: 0 when every notebook ran, 1 when a cell failed.
 """
-import argparse
 import re
 import sys
 import time
@@ -23,6 +22,7 @@ from nbclient.exceptions import CellExecutionError
 NBS_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(NBS_DIR))  # notebook2script sits beside this file
 from notebook2script import all_notebooks, chosen_notebooks  # noqa: E402
+from utils.cli import OneLineParser
 KERNEL = "python3"  # jupyter_client starts it with sys.executable: the venv's ipykernel
 
 
@@ -78,7 +78,7 @@ def _write(nb, target):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="run_notebooks.py", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="run_notebooks.py", description=__doc__.split("\n\n")[0])
     p.add_argument("notebooks", nargs="*", help="notebooks to execute")
     p.add_argument("--all", action="store_true", help="every notebook in nbs/")
     where = p.add_mutually_exclusive_group(required=True)

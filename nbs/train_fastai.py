@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR))
 
-from args import str2bool  # noqa: E402  (the project's modules are importable after the insert)
-from datasets import check_no_leak  # noqa: E402
-from datasets.face_cache import load_face_cache, read_cache_info  # noqa: E402
-from datasets.videos_csv import read_videos_csv, resolve_csv  # noqa: E402
-from utils.errors import SampleError, UserError, exit_on_user_error  # noqa: E402
-from utils.metrics import aggregate_per_video, to_jsonable, video_metrics  # noqa: E402
+from utils.cli import str2bool
+from datasets import check_no_leak
+from datasets.face_cache import load_face_cache, read_cache_info
+from datasets.videos_csv import read_videos_csv, resolve_csv
+from utils.errors import SampleError, UserError, exit_on_user_error
+from utils.metrics import aggregate_per_video, to_jsonable, video_metrics
+from utils.cli import OneLineParser
 
 INSTALL_HINT = "train_fastai.py needs fastai: python -m pip install -r nbs/requirements-fastai.txt"
 ARCHS = ("resnet18", "resnet34", "resnet50")
@@ -38,7 +38,7 @@ CLASSES = ("REAL", "FAKE")  # vocabulary order: index 1 = FAKE, as the CSV's lab
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="train_fastai.py", description=__doc__.split("\n\n")[0],
+    p = OneLineParser(prog="train_fastai.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--root_dir", default=str(PROJECT_DIR / "data" / "demo"),
                    help="prepared data: the videos CSV and the face cache (prepare.py's output)")

@@ -23,8 +23,8 @@ from bad_inputs import (BAD_CACHES, BAD_FOLDERS, BAD_VIDEOS, GOOD_VIDEOS, SHORT_
                         write_bad_caches, write_dfdc_part, write_frame_folders, write_pickle_with_code,
                         write_videos)
 from conftest import make_cache_dataset, scratch_dir
-from datasets.predict_inputs import find_videos
-from datasets.prepare import prepare_dataset
+from datasets.preparation.predict_inputs import find_videos
+from datasets.preparation.pipeline import prepare_dataset
 from datasets.videos_csv import is_safe_relative, read_videos_csv
 from models import build_model, model_config
 from run_helpers import assert_one_line_error, light_train_argv, run_cli

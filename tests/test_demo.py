@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from datasets.demo import FAKE_KINDS, Fake, main, make_demo_dataset, original_recipe, render_clip, render_clips
+from datasets.demo.generator import FAKE_KINDS, Fake, main, make_demo_dataset, original_recipe, render_clip, render_clips
 from utils.errors import UserError
 
 TINY = dict(n_originals=3, fakes_per_original=3, n_frames=8, size=48, n_parts=2, workers=1)
@@ -149,7 +149,7 @@ def test_command_line(tmp_path, capsys):
 
 
 def test_the_prepared_demo_is_reused_only_when_made_by_the_same_recipe(tmp_path, monkeypatch):
-    from datasets import demo_setup
+    from datasets.demo import build as demo_setup
     monkeypatch.setattr(demo_setup, "DEMO_ORIGINALS", 2)
     root = tmp_path / "demo"
     csv = demo_setup.ensure_demo_dataset(root, seed=0)

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from datasets.faces import (MARGIN, crop_resize, detect_faces, extract_faces, fill_missing,
+from datasets.preparation.faces import (MARGIN, crop_resize, detect_faces, extract_faces, fill_missing,
                             get_mtcnn, smooth_boxes, square_crop_boxes, track_main_face)
 from datasets.video_io import read_frames, write_video
 from utils.errors import SampleError

@@ -22,7 +22,7 @@ from conftest import make_cache_dataset
 from run_helpers import PROJECT, last_error_line, light_train_argv, run_cli
 from train import main as train_main
 from utils.checkpoint import load_checkpoint, save_checkpoint
-from utils.run_files import write_table
+from utils.run_writer import write_table
 
 
 def disk_full(*_args, **_kwargs):

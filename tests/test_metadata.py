@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from datasets.dfdc_metadata import COLUMNS, is_unsafe_name, load_metadata
+from datasets.preparation.dfdc import COLUMNS, is_unsafe_name, load_metadata
 from utils.errors import UserError
 
 

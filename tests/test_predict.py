@@ -20,7 +20,7 @@ import torch
 
 import predict
 from conftest import scratch_dir
-from datasets.predict_inputs import find_videos
+from datasets.preparation.predict_inputs import find_videos
 from models import build_model, model_config
 from utils.errors import UserError
 
@@ -244,9 +244,9 @@ def test_predict_scores_a_video_as_training_evaluation_does(tmp_path):
     """Prepared demo videos: predict's clips (from the mp4) give the same P(fake) as the
     validation dataset's clips (from the face cache), to the last bit."""
     from datasets import build_video_datasets
-    from datasets.demo import make_demo_dataset
+    from datasets.demo.generator import make_demo_dataset
     from datasets.face_clips import ClipSettings, video_clips
-    from datasets.prepare import prepare_dataset
+    from datasets.preparation.pipeline import prepare_dataset
     from datasets.video_dataset import collate_clips
     from utils.metrics import aggregate_per_video
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import datasets.prepare as prepare_module
-from datasets import faces
+import datasets.preparation.pipeline as prepare_module
+from datasets.preparation import faces
 from datasets.face_cache import load_face_cache, temp_path
-from datasets.prepare import CSV_COLUMNS, prepare_dataset
+from datasets.preparation.pipeline import CSV_COLUMNS, prepare_dataset
 from datasets.video_io import write_video
 from utils.errors import UserError
 

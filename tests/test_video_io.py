@@ -6,8 +6,8 @@ import pytest
 
 from datasets import video_io
 from datasets.clip_sources import frames_from_video
-from datasets.video_io import (probe_video, read_frames, read_windows, sample_window_indices,
-                               window_starts, write_video)
+from datasets.video_io import probe_video, read_frames, read_windows, write_video
+from datasets.windows import sample_window_indices, window_starts
 from utils.errors import SampleError
 
 STEP = 12  # brightness step between frames: frame i is filled with STEP * i

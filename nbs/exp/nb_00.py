@@ -4,7 +4,7 @@
 """Helpers of the notebooks: a small demo set, and a grid of frames."""
 import matplotlib.pyplot as plt
 
-from datasets.demo_setup import ensure_demo_dataset
+from datasets.demo.build import ensure_demo_dataset
 
 
 def small_demo(root, n_originals=24, seed=0):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from datasets.dfdc_metadata import is_unsafe_name, parse_entry, read_metadata_json
+from datasets.preparation.dfdc import is_unsafe_name, parse_entry, read_metadata_json
 from datasets.videos_csv import LABEL_WORDS
 from utils.errors import UserError
 

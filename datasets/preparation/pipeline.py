@@ -26,8 +26,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from datasets import face_cache
-from datasets.dfdc_metadata import load_metadata
-from datasets.faces import default_device, extract_faces
+from datasets.preparation.dfdc import load_metadata
+from datasets.preparation.faces import default_device, extract_faces
 from datasets.splits import add_groups, balance_videos, class_weights, split_counts, split_videos
 from utils.atomic import write_text_atomic
 from utils.errors import SampleError, UserError

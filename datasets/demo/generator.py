@@ -18,7 +18,6 @@ motion is smooth, and vectorised over the frames of a clip. render_clip is the p
 renderer; make_demo_dataset writes the mp4 files and metadata.json; `python -m datasets.demo`
 is its command line.
 """
-import argparse
 import json
 import string
 import time
@@ -35,6 +34,7 @@ from tqdm import tqdm
 
 from utils.atomic import write_text_atomic
 from utils.errors import UserError, exit_on_user_error
+from utils.cli import OneLineParser
 
 FAKE_KINDS = ("swap", "color", "flicker")
 FPS = 25
@@ -506,7 +506,7 @@ def make_demo_dataset(out_dir, seed=0, n_originals=DEFAULTS["n_originals"],
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m datasets.demo",
         description="Write the synthetic demo dataset in the DFDC format (dfdc_train_part_K/ folders "
                     "with mp4 files and metadata.json). Each REAL original has FAKEs of the kinds "

@@ -9,8 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
-from datasets.demo import DEFAULTS, make_demo_dataset
-from datasets.prepare import prepare_dataset
+from datasets.demo.generator import DEFAULTS, make_demo_dataset
+from datasets.preparation.pipeline import prepare_dataset
 
 DEMO_ORIGINALS = DEFAULTS["n_originals"]  # 240: 960 videos; pair balance keeps 480 (96 for validation)
 # 4 windows of 8 consecutive frames; the central 64 of the 96 px, stored at 64 px (no resampling).

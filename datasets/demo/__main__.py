@@ -1,0 +1,3 @@
+from datasets.demo.generator import main
+
+main()
