@@ -1,4 +1,5 @@
-"""torchrun support: process group set-up, rank queries and gathering of evaluation outputs.
+"""torchrun support: process group set-up, rank queries, gathering of evaluation outputs, and the
+DDP/compile wrapping of a model.
 
 torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; without them everything runs as one process.
 """
@@ -48,34 +49,7 @@ def init_distributed(device_name):
     return info
 
 
-def resolve_device(name, info):
-    """'auto' means this process's GPU when there is one, else the CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        name = f"cuda:{info.local_rank}"
-    device = torch.device(name)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    return device
 
-
-def native_bf16(device):
-    """Whether `device` computes bf16 in hardware (a CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence getattr
-        return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
-    return False
-
-
-def resolve_amp(amp, device):
-    """'auto' means bf16 where the device has it natively (1.45x faster on this project's 2-core
-    CPU demo), else full precision; emulated bf16 would be slower than fp32."""
-    if amp != "auto":
-        return amp
-    return "bf16" if native_bf16(device) else "none"
 
 
 def gather_objects(obj, info):

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from datasets.video_io import read_windows
+from utils.device import resolve_device
 from utils.errors import SampleError
 
 DETECT_SHORT_SIDE = 360
@@ -40,10 +41,6 @@ class FaceCrops(NamedTuple):
     n_windows: int
     n_frames: int              # frames in the source video (what really decodes if truncated)
     face_rate: float           # fraction of the frames run through the detector with the face
-
-
-def default_device():
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 @functools.lru_cache(maxsize=4)
@@ -214,7 +211,7 @@ def extract_faces(path, n_windows, window_len, size=224, detector="mtcnn", devic
     """
     frames, indices, info = read_windows(path, n_windows, window_len, rng, min_frames)
     if detector == "mtcnn":
-        boxes, face_rate = face_boxes(frames, window_len, device or default_device(), scale,
+        boxes, face_rate = face_boxes(frames, window_len, resolve_device(device), scale,
                                       min_face_size, margin, detect_every)
     elif detector == "none":
         boxes = whole_frame_boxes(len(frames), info.width, info.height, center_fraction)

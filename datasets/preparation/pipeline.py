@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from datasets import face_cache
 from datasets.preparation.dfdc import load_metadata
-from datasets.preparation.faces import default_device, extract_faces
+from datasets.preparation.faces import extract_faces
 from datasets.splits import add_groups, balance_videos, class_weights, split_counts, split_videos
 from utils.atomic import write_text_atomic
 from utils.errors import SampleError, UserError
@@ -198,7 +198,7 @@ def prepare_one(task):
         return dict(name=name, ok=False, cached=True, **failure)
     try:
         faces = extract_faces(task["source"], task["n_windows"], task["window_len"], task["size"],
-                              task["face_detector"], task["device"] or default_device(),
+                              task["face_detector"], task["device"],
                               min_frames=task["min_frames"], center_fraction=task["center_fraction"])
     except SampleError as err:
         failure = dict(reason=err.reason, detail=err.detail)
