@@ -159,6 +159,10 @@ class TrainConfig(Settings):
     amp: str = setting("auto", "mixed precision: auto = bf16 where the GPU or CPU has it in hardware "
                        "(AVX512-BF16/AMX), else none; bf16 works on CPU and GPU; fp16 needs a GPU and uses a GradScaler",
                        choices=AMP_MODES)
+    grad_clip: float = setting(0.0, "clip the gradient norm to this value (0: no clipping)", check=at_least(0))
+    ema_decay: float = setting(0.0, "keep an exponential moving average of the weights with this decay per step "
+                               "(e.g. 0.999; 0: off); each epoch the average is validated too and saved when better",
+                               check=in_range(0, 1))
     channels_last: bool = setting(False, "channels-last memory format (faster convs on GPUs)")
     compile: bool = setting(False, "torch.compile the model")
     eval_metric: str = setting("val_log_loss", "validation metric that picks best.pth (on validation videos only)",

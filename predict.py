@@ -4,17 +4,20 @@
 
 INPUT: a video, a folder of videos, a DFDC part (folder with metadata.json) or a CSV naming
 videos (filename/name/path column, optional label). The model and data settings come from the
-checkpoint alone. Each video goes through prepare.py's face extraction; each of its windows is
-scored as a clip, and the windows are averaged as in training's evaluation.
+checkpoint alone. Each video goes through prepare.py's face extraction into the same in-memory
+face cache that prepare.py writes, and the same evaluation clips as validation
+(datasets/clips.py); the windows' probabilities, at the checkpoint's calibrated temperature, are
+averaged.
 
-Writes OUT (filename,label = P(fake),reason[,true_label]). A video that cannot be scored (corrupt,
-too short, no face) gets --fallback and its reason; it never stops the run. When labels are
-known it also prints the metrics and writes OUT_metrics.json, OUT_roc.png and OUT_hist.png.
+Writes OUT (filename,label = P(fake),reason,face_rate[,true_label]). A video that cannot be scored
+(corrupt, too short, no face) gets --fallback and its reason; it never stops the run. When labels
+are known it also prints the metrics and writes OUT_metrics.json, OUT_roc.png and OUT_hist.png.
 """
 import json
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +25,21 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from args import OneLineParser
-from datasets.face_clips import ClipSettings, video_clips
+from args import DataConfig, FaceConfig, ModelConfig
+from datasets.clips import evaluation_clips
+from datasets.face_cache import face_cache_in_memory
+from datasets.preparation.faces import extract_faces
 from datasets.preparation.predict_inputs import find_videos
 from models import rebuild_model
 from utils.atomic import atomic_path, write_text_atomic
 from utils.checkpoint import load_checkpoint, load_model_weights
-from utils.distributed import DistInfo, resolve_device
+from utils.cli import OneLineParser
+from utils.device import resolve_device
 from utils.errors import SampleError, UserError, exit_on_user_error
 from utils.metrics import DEFAULT_AGGREGATION, aggregate_per_video, to_jsonable, video_metrics
 from utils.plots import plot_roc, plot_score_hist, plot_timeline
+
+BLANK_STD = 1.0  # grey levels: face crops this flat hold no picture
 
 
 def build_parser():
@@ -43,6 +51,9 @@ def build_parser():
                    help="P(fake) given to a video that cannot be scored (unreadable, too short, no face)")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu, cuda or cuda:N")
     p.add_argument("--batch_size", type=int, default=8, help="clips per forward pass")
+    p.add_argument("--min_face_rate", type=float, default=0.5,
+                   help="a scored video whose face was found in fewer of the sampled frames than this gets the "
+                   "reason low_face_rate (its score stands)")
     p.add_argument("--timeline", metavar="VIDEO", help="also plot P(fake) per frame of this input video")
     return p
 
@@ -50,6 +61,8 @@ def build_parser():
 def check_args(args):
     if not 0 <= args.fallback <= 1:
         raise UserError(f"--fallback must be a probability in [0, 1], got {args.fallback}")
+    if not 0 <= args.min_face_rate <= 1:
+        raise UserError(f"--min_face_rate must be in [0, 1], got {args.min_face_rate}")
     if args.batch_size < 1:
         raise UserError(f"--batch_size must be at least 1, got {args.batch_size}")
     out = Path(args.out)
@@ -60,23 +73,39 @@ def check_args(args):
         raise UserError(f"cannot write --out {out} ({err.strerror or type(err).__name__}); choose a writable folder") from None
     if out.is_dir():
         raise UserError(f"--out {out} is a folder; give a file name such as {out / 'submission.csv'}")
-    try:
-        return resolve_device(args.device, DistInfo())
-    except (RuntimeError, AssertionError) as err:
-        raise UserError(f"--device {args.device} is not usable here ({str(err).splitlines()[0][:80]}); try --device cpu") from None
+    return resolve_device(args.device)
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A checkpoint made ready to score: the model and every setting it was trained with."""
+    model: torch.nn.Module
+    data: DataConfig  # num_frames, crop_size of the clips
+    faces: FaceConfig  # how faces are cut from a video
+    temperature: float  # fitted on validation after training (1.0: uncalibrated)
 
 
 def load_detector(path, device):
     """The model and clip settings of a checkpoint; nothing is taken from the command line."""
-    ckpt = load_checkpoint(path)  # weights_only; UserError when missing, unsafe or not ours
-    try:
-        model = rebuild_model(ckpt["model_config"])  # no weight file read: the checkpoint has them all
-    except (TypeError, ValueError, AttributeError) as err:
-        raise UserError(f"{path}: its model_config does not describe a model of this version ({err})") from None
+    ckpt = load_checkpoint(path)  # weights_only; UserError when missing, unsafe, not ours or too old
+    config = ckpt["config"]
+    model = rebuild_model(ModelConfig.from_dict(config.get("model", {}), f"{path}'s model config"))
     load_model_weights(model, ckpt["model"], path)
-    data_config = dict(ckpt.get("data_config") or {})
-    how = data_config.get("aggregate", DEFAULT_AGGREGATION)
-    return model.to(device).eval(), ClipSettings.from_data_config(data_config), how
+    data = DataConfig.from_dict(config.get("data", {}), f"{path}'s data config")
+    faces = FaceConfig.from_dict(ckpt.get("faces") or {}, f"{path}'s face config")
+    temperature = float((ckpt.get("calibration") or {}).get("temperature", 1.0))
+    return Detector(model.to(device).eval(), data, faces, temperature)
+
+
+def video_clips(path, detector, device):
+    """(clips (windows, T, S, S, 3), frame indices (windows, T), face rate) of one video, cut as
+    prepare.py cuts it and built into clips as validation builds them."""
+    f = detector.faces
+    crops = extract_faces(path, f.n_windows, f.window_len, size=f.size, detector=f.face_detector, device=device,
+                          min_frames=f.min_frames, center_fraction=f.center_fraction)
+    cache = face_cache_in_memory(crops.frames, crops.boxes, crops.frame_indices, crops.fps, crops.window_len)
+    clips, indices = evaluation_clips(cache, detector.data.num_frames, detector.data.crop_size)
+    return clips, indices, crops
 
 
 @torch.inference_mode()
@@ -88,19 +117,32 @@ def clip_logits(model, clips, device, batch_size, per_step=False):
     return torch.cat(out).float().cpu().numpy()
 
 
-def score_videos(model, rows, settings, how, device, args, timeline_row=None):
-    """P(fake) and reason ("" when scored) per video; the timeline video's per-frame scores."""
-    probs, reasons, timeline = [], [], None
+def usable(clips, crops, faces):
+    """A video must show something: frames that vary and at least one whole window (whatever the
+    detector: with none, an all-black or a 2-frame video would otherwise get a confident score)."""
+    if crops.n_frames < faces.window_len:
+        raise SampleError("too_short", f"{crops.n_frames} decodable frames, fewer than a window of {faces.window_len}")
+    if float(clips.std()) < BLANK_STD:
+        raise SampleError("blank", "the face crops hold no picture (a constant colour)")
+
+
+def score_videos(detector, rows, device, args, timeline_row=None):
+    """P(fake), reason ("" when scored normally) and face rate per video; the timeline video's
+    per-frame scores."""
+    probs, reasons, face_rates, timeline = [], [], [], None
     for row in tqdm(rows, desc="videos", unit="video"):
+        face_rate = float("nan")
         try:
             if row.path is None:
                 raise SampleError("unsafe_path", row.name)
-            clips, frames = video_clips(row.path, settings, device)
-            logits = clip_logits(model, clips, device, args.batch_size)
-            probs.append(float(aggregate_per_video([0] * len(logits), logits, how)[1][0]))
-            reasons.append("")
+            clips, frames, crops = video_clips(row.path, detector, device)
+            face_rate = crops.face_rate
+            usable(clips, crops, detector.faces)
+            logits = clip_logits(detector.model, clips, device, args.batch_size) / detector.temperature
+            probs.append(float(aggregate_per_video([0] * len(logits), logits, DEFAULT_AGGREGATION)[1][0]))
+            reasons.append("low_face_rate" if face_rate < args.min_face_rate else "")
             if row is timeline_row:
-                steps = clip_logits(model, clips, device, args.batch_size, per_step=True)
+                steps = clip_logits(detector.model, clips, device, args.batch_size, per_step=True) / detector.temperature
                 timeline = (torch.softmax(torch.from_numpy(steps), -1)[..., 1].numpy(), frames)
         except SampleError as err:
             probs.append(args.fallback)
@@ -109,18 +151,20 @@ def score_videos(model, rows, settings, how, device, args, timeline_row=None):
             tqdm.write(f"warning: {row.name}: {type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}")
             probs.append(args.fallback)
             reasons.append("error")
-    return probs, reasons, timeline
+        face_rates.append(face_rate)
+    return probs, reasons, face_rates, timeline
 
 
-def write_submission(path, rows, probs, reasons):
-    table = pd.DataFrame({"filename": [r.name for r in rows], "label": probs, "reason": reasons})
+def write_submission(path, rows, probs, reasons, face_rates):
+    table = pd.DataFrame({"filename": [r.name for r in rows], "label": probs, "reason": reasons,
+                          "face_rate": np.round(face_rates, 4)})
     if any(r.label is not None for r in rows):
         table["true_label"] = pd.array([r.label for r in rows], dtype="Int64")
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
 
 
-def report_metrics(out, rows, probs, reasons, how, checkpoint):
+def report_metrics(out, rows, probs, reasons, detector, checkpoint):
     known = [i for i, r in enumerate(rows) if r.label is not None]
     if not known:
         return
@@ -129,7 +173,7 @@ def report_metrics(out, rows, probs, reasons, how, checkpoint):
     metrics = video_metrics(labels, scores)
     print(f"metrics on {len(known)} labelled videos: " + ", ".join(
         f"{k} {metrics[k]:.4f}" for k in ("log_loss", "auc", "ap", "acc", "balanced_acc", "eer")))
-    extra = dict(aggregation=how, checkpoint=str(checkpoint), fallback_reasons=Counter(reasons[i] for i in known if reasons[i]))
+    extra = dict(aggregation=DEFAULT_AGGREGATION, temperature=detector.temperature, checkpoint=str(checkpoint), fallback_reasons=Counter(reasons[i] for i in known if reasons[i]))
     write_text_atomic(out.with_name(out.stem + "_metrics.json"), json.dumps(to_jsonable({**metrics, **extra}), indent=2))
     plot_roc(labels, scores, out.with_name(out.stem + "_roc.png"))
     plot_score_hist(labels, scores, out.with_name(out.stem + "_hist.png"))
@@ -147,18 +191,22 @@ def pick_timeline_row(rows, wanted):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     device = check_args(args)
-    model, settings, how = load_detector(args.checkpoint, device)
+    detector = load_detector(args.checkpoint, device)
     rows = find_videos(args.inputs)
     timeline_row = pick_timeline_row(rows, args.timeline)
     start, cpu_start = time.perf_counter(), time.process_time()
-    probs, reasons, timeline = score_videos(model, rows, settings, how, device, args, timeline_row)
+    probs, reasons, face_rates, timeline = score_videos(detector, rows, device, args, timeline_row)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     out = Path(args.out)
-    write_submission(out, rows, probs, reasons)
-    failed = Counter(r for r in reasons if r)
+    write_submission(out, rows, probs, reasons, face_rates)
+    failed = Counter(r for r in reasons if r and r != "low_face_rate")
     print(f"wrote {out}: {len(rows)} videos, {sum(failed.values())} scored with the fallback {args.fallback}"
           + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(failed.items()))})" if failed else ""))
-    report_metrics(out, rows, probs, reasons, how, args.checkpoint)
+    low = reasons.count("low_face_rate")
+    if low:
+        print(f"{low} videos had a face in fewer than {args.min_face_rate:.0%} of the sampled frames (reason low_face_rate; "
+              f"their score stands, trust it less)")
+    report_metrics(out, rows, probs, reasons, detector, args.checkpoint)
     if timeline is not None:
         path = plot_timeline(timeline[0], timeline[1], out.with_name(f"{out.stem}_timeline.png"), title=timeline_row.name)
         print(f"timeline of {timeline_row.name}: {path}")

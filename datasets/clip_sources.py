@@ -1,7 +1,7 @@
 """Where a CSV row's frames come from: the face cache, a folder of face-crop JPEGs, or an mp4.
 
-Each reader returns uint8 frames (n, H, W, 3), RGB, for `num_frames` consecutive frames of one
-window, or raises SampleError. The cache is the fast path; JPEG folders are the seed project's
+Each reader returns uint8 frames (n, H, W, 3), RGB, of consecutive frames of one window (the whole
+cached window, or `num_frames` frames of a JPEG folder or mp4), or raises SampleError. The cache is the fast path; JPEG folders are the seed project's
 format; mp4 files are decoded directly (whole frames, no face detection) for quick experiments.
 """
 import re
@@ -12,7 +12,7 @@ import numpy as np
 
 from datasets.face_cache import load_face_cache
 from datasets.video_io import read_sampled
-from datasets.windows import sample_window_indices, sub_window, window_start
+from datasets.windows import sample_window_indices, window_start
 from utils.errors import SampleError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -21,12 +21,13 @@ FRAME_INDEX = re.compile(r"_(\d+)$")
 
 
 
-def frames_from_cache(path, window, num_frames, rng):
+def frames_from_cache(path, window):
+    """All the frames of one cached window; the dataset picks the clip's frames from them."""
     try:
         cache = load_face_cache(path, windows=[window])
     except IndexError:  # a file with fewer windows than the dataset's setting: use its first
         cache = load_face_cache(path, windows=[0])
-    return cache.frames[sub_window(len(cache.frames), num_frames, rng)]
+    return cache.frames
 
 
 def _frame_order(path):

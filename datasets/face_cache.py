@@ -18,6 +18,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from utils.atomic import atomic_path
 from utils.errors import SampleError
 
 JPEG_QUALITY = 95
@@ -46,7 +47,7 @@ def _encode_jpegs(frames, quality):
 
 def save_face_cache(path, frames, boxes, frame_indices, fps, window_len, codec="jpeg",
                     quality=JPEG_QUALITY, n_frames=-1):
-    """Write one video's crops atomically (temp file in the same folder, then os.replace).
+    """Write one video's crops atomically (utils/atomic.py).
 
     n_frames (optional): the source video's frame count, kept for the CSV (read_cache_info).
     """
@@ -64,32 +65,24 @@ def save_face_cache(path, frames, boxes, frame_indices, fps, window_len, codec="
         arrays["frames"] = frames
     else:
         raise ValueError(f"unknown codec {codec!r}")
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = temp_path(path)
-    try:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def jpeg_round_trip(frames, quality=JPEG_QUALITY):
-    """The frames as the cache returns them: predict.py scores what training saw, without a file."""
+    """The frames as the cache returns them (training read JPEG q95 crops; raw crops differ by up
+    to ~60 grey levels, a small domain shift)."""
     data, offsets = _encode_jpegs(np.asarray(frames, dtype=np.uint8), quality)
     return _decode_jpegs(data, offsets, range(len(frames)))
 
 
-def temp_path(path):
-    """The temp name save_face_cache writes first; a crash leaves only such files behind."""
-    head, name = os.path.split(os.fspath(path))
-    return os.path.join(head, f".{name}.{os.getpid()}.tmp")
-
-
-def is_temp_file(name):
-    return name.startswith(".") and name.endswith(".tmp")
+def face_cache_in_memory(frames, boxes, frame_indices, fps, window_len):
+    """The FaceCache that save_face_cache + load_face_cache would give, without a file: predict.py
+    builds the same object that prepare.py writes, and hands it to the same evaluation code."""
+    frames = jpeg_round_trip(frames)
+    return FaceCache(frames, np.asarray(boxes, np.float32), np.asarray(frame_indices, np.int64), float(fps),
+                     int(window_len), len(frames) // int(window_len))
 
 
 def load_face_cache(path, windows=None):

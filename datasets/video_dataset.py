@@ -2,8 +2,9 @@
 
 Clips stay uint8 until they reach the device, where the model converts and normalises them:
 a quarter of the bytes through the loader, pinned memory and the host-to-device copy.
-Training draws one random window per video per epoch; evaluation yields every window of every
-video as its own item, and the video's score is the mean over its windows.
+Training draws `clips_per_video` clips per video per epoch, each from a random window;
+evaluation yields every window of every video as its own item (datasets/clips.py builds it),
+and the video's score is the mean over its windows.
 A bad sample never raises: it comes back with ok=False and a reason, and the collate function
 drops it from the batch and lists it.
 """
@@ -15,13 +16,16 @@ from torch.utils.data import Dataset
 
 from datasets.clip_augment import augment_clip, eval_clip
 from datasets.clip_sources import frames_from_cache, frames_from_images, frames_from_video
-from datasets.videos_csv import is_safe_relative
+from datasets.clips import evaluation_clip
+from datasets.windows import sub_window
 from utils.errors import SampleError
+from utils.paths import is_safe_relative
 from utils.seeding import sample_rng
 
 
 class VideoClipDataset(Dataset):
-    def __init__(self, root_dir, table, num_frames, crop_size, train, n_windows=4, seed=0, augment=True):
+    def __init__(self, root_dir, table, num_frames, crop_size, train, n_windows=4, seed=0, augment=False,
+                 clips_per_video=1):
         self.root = Path(root_dir)
         self.table = table.reset_index(drop=True)
         self.num_frames = num_frames
@@ -30,9 +34,23 @@ class VideoClipDataset(Dataset):
         self.n_windows = max(1, int(n_windows))
         self.seed = seed
         self.augment = augment and train
-        windows = [0] if train else range(self.n_windows)
-        self.items = [(row, w) for row in range(len(self.table)) for w in windows]
-        self.labels = self.table["label"].to_numpy()
+        per_video = range(clips_per_video) if train else range(self.n_windows)  # draws, or windows
+        self.items = [(row, k) for row in range(len(self.table)) for k in per_video]
+
+    # What the trainer and evaluate.py need to know of the videos, without reading the table.
+    @property
+    def labels(self):
+        return self.table["label"].to_numpy()
+
+    @property
+    def names(self):
+        return self.table["name"].astype(str).to_numpy()
+
+    def column(self, name):
+        """A per-video column (fake_kind, method, dataset, ...) as strings; None when the CSV lacks it."""
+        if name not in self.table.columns:
+            return None
+        return self.table[name].fillna("").astype(str).to_numpy()
 
     def __len__(self):
         return len(self.items)
@@ -43,7 +61,7 @@ class VideoClipDataset(Dataset):
         if cache:
             if rng is not None:
                 window = int(rng.integers(0, self.n_windows))
-            return frames_from_cache(self.root / cache, window, self.num_frames, rng)
+            return frames_from_cache(self.root / cache, window)
         if not is_safe_relative(rec["name"]):
             raise SampleError("unsafe_path", rec["name"])
         path = self.root / rec["name"]
@@ -55,16 +73,21 @@ class VideoClipDataset(Dataset):
             raise SampleError("missing", str(rec["name"]))
         return frames_from_video(path, window, self.n_windows, self.num_frames, rng)
 
+    def _clip(self, frames, rng):
+        if not self.train:
+            return evaluation_clip(frames, self.num_frames, self.crop_size)
+        frames = frames[sub_window(len(frames), self.num_frames, rng)]
+        return augment_clip(frames, self.crop_size, rng) if self.augment else eval_clip(frames, self.crop_size)
+
     def __getitem__(self, key):
         # The sampler passes (index, epoch) so that augmentation depends on the epoch but not on
         # which worker loads the sample: a resumed run repeats an uninterrupted one exactly.
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         row, window = self.items[index]
-        item = dict(label=int(self.labels[row]), video=row, item=index, name=str(self.table.iloc[row]["name"]))
+        item = dict(label=int(self.table["label"].iat[row]), video=row, item=index, name=str(self.table["name"].iat[row]))
         rng = sample_rng(self.seed, epoch, index) if self.train else None
         try:
-            frames = self._load_frames(row, window, rng)
-            frames = augment_clip(frames, self.crop_size, rng) if self.augment else eval_clip(frames, self.crop_size)
+            frames = self._clip(self._load_frames(row, window, rng), rng)
         except SampleError as err:
             return dict(item, ok=False, reason=err.reason, clip=None)
         clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)

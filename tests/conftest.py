@@ -32,8 +32,8 @@ def make_cache_dataset(root, n_per_class=6, n_windows=2, window_len=4, size=24, 
             rows.append(dict(name=name, label=label, is_valid=i < 2, original=f"real{i}.mp4", group=f"real{i}.mp4",
                              part="part_0", frames=n, fps=25.0, cache_path=cache, fake_kind="square" if label else ""))
     pd.DataFrame(rows).to_csv(Path(root) / "videos_df.csv", index=False)
-    (Path(root) / "report.json").write_text(json.dumps({"config": {"n_windows": n_windows, "window_len": window_len,
-                                                                   "size": size, "face_detector": "none"}}))
+    (Path(root) / "prepare_config.json").write_text(json.dumps(dict(n_windows=n_windows, window_len=window_len, size=size,
+                                                                    face_detector="none")))
     return Path(root)
 
 

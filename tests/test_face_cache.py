@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from datasets.face_cache import (load_face_cache, read_cache_info, save_face_cache, temp_path)
+from datasets.face_cache import load_face_cache, read_cache_info, save_face_cache
 from utils.errors import SampleError
 
 
@@ -82,6 +82,17 @@ def test_missing_file(tmp_path):
     assert err.value.reason == "missing"
 
 
-def test_temp_path_is_hidden_next_to_the_target(tmp_path):
-    tmp = temp_path(tmp_path / "v.npz")
-    assert os.path.dirname(tmp) == str(tmp_path) and os.path.basename(tmp).startswith(".")
+def test_save_is_atomic_and_readable_by_others(tmp_path, monkeypatch):
+    """A failed write leaves no file and no temp file; a written one gets the umask's mode."""
+    frames = np.zeros((2, 8, 8, 3), np.uint8)
+    monkeypatch.setattr(np, "savez", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(OSError):
+        save_face_cache(tmp_path / "v.npz", frames, np.zeros((2, 4)), [0, 1], 25.0, 2)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    old = os.umask(0o022)
+    try:
+        save_face_cache(tmp_path / "v.npz", frames, np.zeros((2, 4)), [0, 1], 25.0, 2)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "v.npz").stat().st_mode & 0o777 == 0o644

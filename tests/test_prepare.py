@@ -11,7 +11,7 @@ import pytest
 
 import datasets.preparation.pipeline as prepare_module
 from datasets.preparation import faces
-from datasets.face_cache import load_face_cache, temp_path
+from datasets.face_cache import load_face_cache
 from datasets.preparation.pipeline import CSV_COLUMNS, prepare_dataset
 from datasets.video_io import write_video
 from utils.errors import UserError
@@ -121,7 +121,7 @@ def test_resume_after_an_interrupted_run(dfdc, tmp_path, monkeypatch):
     assert len(done) == 4 and not (out / "videos_df.csv").exists()
     # a half-written cache (e.g. copied by hand) and a temp file left by a killed writer
     done[0].write_bytes(done[0].read_bytes()[:100])
-    Path(temp_path(done[1])).write_bytes(b"partial")
+    done[1].with_name(f".{done[1].name}.x1y2.tmp").write_bytes(b"partial")  # utils/atomic.py's temp name
 
     calls = count_extractions(monkeypatch)
     prepare_dataset([dfdc], out, **FAST)

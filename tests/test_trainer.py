@@ -4,12 +4,13 @@ import json
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 import trainer
 from conftest import tiny_train_argv
 from train import main
 
-RUN_FILES = ("args.json", "metrics.csv", "timing.csv", "log.txt", "curves.png", "epoch_1.pth", "epoch_2.pth",
+RUN_FILES = ("config.yaml", "metrics.csv", "timing.csv", "log.txt", "curves.png", "epoch_1.pth", "epoch_2.pth",
              "last.pth", "best.pth", "results.json", "roc.png", "scores.png", "val_predictions.csv")
 
 
@@ -25,11 +26,11 @@ def test_short_run_writes_every_output(cache_dataset, tmp_path, capsys):
         assert col in metrics.columns, col
     state = torch.load(run / "last.pth", weights_only=True)
     assert state["epoch"] == 2 and len(state["history"]) == 2
-    assert set(state) >= {"model", "optimizer", "scheduler", "args", "model_config", "data_config", "rng", "best_metric"}
+    assert set(state) >= {"model", "optimizer", "plan", "step", "config", "faces", "rng", "best"}
+    assert state["faces"]["window_len"] == 4 and state["config"]["data"]["num_frames"] == 4
     best = torch.load(run / "best.pth", weights_only=True)
-    assert best["best_metric"] == metrics["val_log_loss"].min()
-    best_epoch = int(metrics.loc[metrics["val_log_loss"].idxmin(), "epoch"])
-    assert (run / "best.pth").samefile(run / f"epoch_{best_epoch}.pth")  # a link, not a second copy
+    assert state["best"] == best["metrics"]["val_log_loss"] == metrics["val_log_loss"].min()
+    assert best["calibration"]["temperature"] > 0 and "optimizer" not in best
     for n in (1, 2):  # epoch files: weights and that epoch's metrics, no optimizer state
         epoch_state = torch.load(run / f"epoch_{n}.pth", weights_only=True)
         assert "optimizer" not in epoch_state and epoch_state["metrics"]["epoch"] == n
@@ -37,7 +38,7 @@ def test_short_run_writes_every_output(cache_dataset, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(tiny_train_argv(cache_dataset, tmp_path, "again", "--resume", str(run / "epoch_1.pth")))
     assert stop.value.code == 2 and "weights only" in capsys.readouterr().err
-    assert json.loads((run / "args.json").read_text())["run_name"] == "run"
+    assert yaml.safe_load((run / "config.yaml").read_text())["run"]["run_name"] == "run"
     results = json.loads((run / "results.json").read_text())
     assert results["final"]["epoch"] == 2
 

@@ -2,6 +2,11 @@
 
 They load with torch.load(weights_only=True), so a checkpoint file cannot run code, and they are
 written atomically, so a crash or a full disk never replaces a good file with a broken one.
+
+Every checkpoint holds `model` (the state_dict), `config` (the run's Config as nested dicts:
+data, model, train, run), `faces` (the FaceConfig the data was prepared with, {} if none),
+`epoch` and `metrics`; best.pth also `calibration` (the temperature fitted on validation);
+last.pth adds what --resume needs (optimizer, lr plan, history, ...).
 """
 import pickle
 from pathlib import Path
@@ -11,26 +16,55 @@ import torch
 from utils.atomic import atomic_path
 from utils.errors import UserError
 
+FORMAT = 2  # 1: model_config/data_config (before the config spine)
+
 
 def save_checkpoint(path, state):
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_checkpoint(path, map_location="cpu"):
-    """Load a checkpoint safely; anything that is not a plain checkpoint is a UserError."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"checkpoint {path} does not exist")
+    """Write a checkpoint; a failure to write (a full disk: torch.save raises RuntimeError then,
+    not OSError) keeps the previous file and is raised as OSError."""
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with atomic_path(path) as tmp:
+            torch.save(dict(state, format=FORMAT), tmp)
+    except RuntimeError as err:
+        raise OSError(f"cannot write {path}: {' '.join(str(err).split())[:160]}") from None
+
+
+def _first_line(err):
+    lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def read_torch_file(path, what="checkpoint"):
+    """torch.load(weights_only=True) of a file the user named; every failure is one UserError line."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise UserError(f"{what} {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsafe content"
-        raise UserError(f"{path} is not a safe checkpoint (refused by weights_only loading: {first[:120]})") from None
-    except Exception as err:  # truncated file, not a torch file at all
-        raise UserError(f"{path} is not a readable checkpoint ({type(err).__name__}); use a last.pth or best.pth written by train.py") from None
-    if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
-        raise UserError(f"{path} is not a checkpoint written by train.py (no model or model_config)")
+        text = _first_line(err)
+        if "Weights only load failed" in str(err):
+            # the file asks to build objects that a plain checkpoint never holds: refused, never run
+            culprit = next((ln.strip() for ln in str(err).splitlines() if "GLOBAL" in ln or "Unsupported" in ln), "")
+            raise UserError(f"{path} is not a safe {what}: it would run code when loaded, so it was refused "
+                            f"({culprit or 'unsupported content'})") from None
+        raise UserError(f"{path} is not a {what} file (unreadable: {text})") from None
+    except Exception as err:  # a truncated file, random bytes, not a torch file at all
+        raise UserError(f"{path} is not a readable {what} ({type(err).__name__}: {_first_line(err)})") from None
+
+
+def load_checkpoint(path):
+    """A checkpoint written by train.py; anything else is a UserError."""
+    state = read_torch_file(path)
+    if not isinstance(state, dict) or "model" not in state:
+        raise UserError(f"{path} is not a checkpoint written by train.py (no model weights in it)")
+    if "config" not in state:
+        if "model_config" in state:
+            raise UserError(f"{path} was written by an older version of this tool (before run configs were saved "
+                            f"as config); retrain, or score it with that version")
+        raise UserError(f"{path} is not a checkpoint written by train.py (no config in it)")
     return state
 
 

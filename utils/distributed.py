@@ -85,3 +85,20 @@ def barrier(info):
 def cleanup(info):
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def wrap_model(model, compile_model, info, device):
+    """(training module, evaluation module) around `model`.
+
+    DDP wraps before torch.compile, so that compile splits the graph at DDP's gradient buckets and
+    the all-reduce overlaps the backward pass. Evaluation runs the bare (compiled) model: it needs
+    no collective, so a rank whose validation batch is empty cannot stall the others.
+    """
+    net = model
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if not compile_model:
+        return net, model
+    compiled = torch.compile(net)
+    return compiled, (torch.compile(model) if info.enabled else compiled)

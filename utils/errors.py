@@ -16,7 +16,7 @@ class UserError(Exception):
 class SampleError(Exception):
     """One unusable sample. `reason` is a short code; the message gives details."""
 
-    REASONS = ("unreadable", "too_short", "no_face", "missing", "bad_image", "too_small", "unsafe_path")
+    REASONS = ("unreadable", "too_short", "no_face", "missing", "bad_image", "too_small", "unsafe_path", "blank")
 
     def __init__(self, reason, detail=""):
         if reason not in self.REASONS:

@@ -29,7 +29,7 @@ from datasets import face_cache
 from datasets.preparation.dfdc import load_metadata
 from datasets.preparation.faces import extract_faces
 from datasets.splits import add_groups, balance_videos, class_weights, split_counts, split_videos
-from utils.atomic import write_text_atomic
+from utils.atomic import remove_temp_files, write_text_atomic
 from utils.errors import SampleError, UserError
 
 CSV_COLUMNS = ["name", "label", "is_valid", "original", "group", "part", "frames", "fps",
@@ -59,7 +59,7 @@ def prepare_dataset(inputs, out_dir, *, n_windows=4, window_len=8, size=224, fac
     table = split_videos(table, split_by, val_fraction, val_parts, seed)
 
     if shard[1] == 1:
-        _remove_temp_files(out_dir / "faces")
+        remove_temp_files(out_dir / "faces", recursive=True)  # only when no shard may be running
     tasks = [_task(row, out_dir, settings, device) for i, row in enumerate(table.itertuples())
              if i % shard[1] == shard[0]]
     results = _run_tasks(tasks, workers, verbose, desc=_bar_name(shard))
@@ -128,14 +128,6 @@ def _claim_out_dir(out_dir, settings):
             write_text_atomic(config, json.dumps(settings, indent=2))
     except (OSError, json.JSONDecodeError) as err:
         raise UserError(f"cannot use output folder {out_dir} ({err}); choose a writable --out") from None
-
-
-def _remove_temp_files(faces_dir):
-    """Leftovers of killed runs (never read as caches; only removed when no shard may be running)."""
-    if faces_dir.is_dir():
-        for tmp in faces_dir.rglob(".*.tmp"):
-            if face_cache.is_temp_file(tmp.name):
-                tmp.unlink(missing_ok=True)
 
 
 def cache_relpath(part, file):
