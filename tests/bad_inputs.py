@@ -125,6 +125,6 @@ def write_pickle_with_code(path, marker):
     class RunsCode:
         def __reduce__(self):
             return os.system, (f"touch '{marker}'",)
-    torch.save({"model": RunsCode(), "model_config": {}, "epoch": 1}, path)
+    torch.save({"model": RunsCode(), "config": {}, "epoch": 1}, path)
     return Path(path)
 

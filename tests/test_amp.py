@@ -1,16 +1,17 @@
 """The fast-path options on the CPU: --amp bf16 trains, --amp fp16 is refused in one line,
 and --channels_last really feeds the backbone channels-last frames."""
-import json
 import math
 
 import pandas as pd
 import pytest
 import torch
+import yaml
 
+from args import ModelConfig
 from conftest import tiny_train_argv
 from models import build_model
 from train import main
-from utils.distributed import resolve_amp
+from utils.device import resolve_amp
 
 
 def test_bf16_trains_on_the_cpu(cache_dataset, tmp_path):
@@ -19,7 +20,7 @@ def test_bf16_trains_on_the_cpu(cache_dataset, tmp_path):
     row = pd.read_csv(run / "metrics.csv").iloc[-1]
     for key in ("train_loss", "val_loss", "val_log_loss"):
         assert math.isfinite(row[key]), key
-    assert json.loads((run / "args.json").read_text())["amp"] == "bf16"
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["amp"] == "bf16"
     timing = pd.read_csv(run / "timing.csv").iloc[-1]
     assert timing["train_clips_per_s"] > 0 and timing["peak_rss_mb"] > 0
 
@@ -35,7 +36,7 @@ def test_fp16_on_the_cpu_is_a_one_line_error(cache_dataset, tmp_path, capsys):
 
 @pytest.mark.parametrize("input_mode", ["rgb", "both"])
 def test_channels_last_model_gets_channels_last_frames(input_mode):
-    model = build_model(embed_dim=8, hidden_size=8, input_mode=input_mode).to(memory_format=torch.channels_last)
+    model = build_model(ModelConfig(embed_dim=8, hidden_size=8, input_mode=input_mode)).to(memory_format=torch.channels_last)
     seen = []
     for trunk in model.encoder.streams.values():
         trunk.conv1.register_forward_pre_hook(
@@ -53,6 +54,6 @@ def test_amp_auto_is_bf16_only_where_the_cpu_has_it_in_hardware(monkeypatch, nat
     assert resolve_amp("none", cpu) == "none" and resolve_amp("bf16", cpu) == "bf16"  # explicit choices stand
 
 
-def test_args_json_records_the_precision_that_ran(cache_dataset, tmp_path):
+def test_config_yaml_records_the_precision_that_ran(cache_dataset, tmp_path):
     main(tiny_train_argv(cache_dataset, tmp_path, "auto", "--epochs", "1"))
-    assert json.loads((tmp_path / "auto" / "args.json").read_text())["amp"] in ("bf16", "none")
+    assert yaml.safe_load((tmp_path / "auto" / "config.yaml").read_text())["train"]["amp"] in ("bf16", "none")

@@ -26,7 +26,8 @@ from conftest import make_cache_dataset, scratch_dir
 from datasets.preparation.predict_inputs import find_videos
 from datasets.preparation.pipeline import prepare_dataset
 from datasets.videos_csv import is_safe_relative, read_videos_csv
-from models import build_model, model_config
+from args import Config, DataConfig, FaceConfig, ModelConfig
+from models import build_model
 from run_helpers import assert_one_line_error, light_train_argv, run_cli
 from test_metadata import json_values
 from test_predict import predict_in_process, save_checkpoint
@@ -50,8 +51,9 @@ def user_error_cases(base, data_root):
     blocker = base / "a_file"
     blocker.write_text("")
     other_arch = base / "other_arch.pth"
-    config = model_config(dict(backbone="resnet18", temporal="gru", embed_dim=32, hidden_size=16))
-    torch.save({"model": build_model(**config).state_dict(), "model_config": config, "epoch": 1}, other_arch)
+    model_cfg = ModelConfig(temporal="gru", embed_dim=32, hidden_size=16)
+    torch.save({"model": build_model(model_cfg).state_dict(), "config": Config(model=model_cfg).to_dict(), "epoch": 1},
+               other_arch)
     evil = {flag: write_pickle_with_code(base / f"evil_{flag}.pth", base / f"code_ran_{flag}")
             for flag in ("resume", "encoder_init")}
     bad_meta = base / "bad_meta_part"
@@ -72,7 +74,7 @@ def user_error_cases(base, data_root):
         "unknown_dataset": (*train(data_root, "--dataset", "foo"), ["--dataset 'foo'", "video"], None),
         "max_bad_fraction_out_of_range": (*train(data_root, "--max_bad_fraction", "1.5"), ["--max_bad_fraction"], None),
         "save_path_under_a_file": ("train.py", light_train_argv(data_root, blocker / "runs", "run"), ["cannot write", "--save_model_path"], None),
-        "resume_other_architecture": (*train(data_root, "--resume", other_arch), ["another architecture"], None),
+        "resume_other_architecture": (*train(data_root, "--resume", other_arch), ["differs from the checkpoint"], None),
         "resume_pickled_code": (*train(data_root, "--resume", evil["resume"]), ["not a safe checkpoint"], base / "code_ran_resume"),
         "encoder_init_pickled_code": (*train(data_root, "--encoder_init", evil["encoder_init"]), ["--encoder_init"], base / "code_ran_encoder_init"),
         "prepare_malformed_metadata": ("prepare.py", [bad_meta, "--out", base / "prep"], ["metadata.json", "malformed JSON"], None),
@@ -171,24 +173,27 @@ def test_predict_scores_good_videos_and_gives_bad_ones_the_fallback(tmp_path, ca
     write_videos(tmp_path / "videos")
     names = [*GOOD_VIDEOS, SHORT_VIDEO, *BAD_VIDEOS, *UNSAFE_NAMES]
     (tmp_path / "videos" / "list.csv").write_text("filename\n" + "\n".join(names) + "\n")
-    ckpt = save_checkpoint(tmp_path / "model.pth", data_config=dict(n_windows=2, window_len=4, num_frames=4,
-                                                                      crop_size=16, face_detector="none"))
+    ckpt = save_checkpoint(tmp_path / "model.pth", data_cfg=DataConfig(num_frames=4, crop_size=16),
+                           faces=FaceConfig(n_windows=2, window_len=4, size=32, face_detector="none"))
     out = tmp_path / "sub.csv"
     result = predict_in_process(capsys, "--checkpoint", ckpt, tmp_path / "videos" / "list.csv", "--out", out,
                                 "--fallback", 0.3)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out, keep_default_na=False).set_index("filename")
-    expected = {**{n: "" for n in (*GOOD_VIDEOS, SHORT_VIDEO)}, **BAD_VIDEOS, **{n: "unsafe_path" for n in UNSAFE_NAMES}}
+    # black.mp4 and short.mp4 decode, but hold no picture / not one whole window: the fallback, whatever the detector
+    expected = {**{n: "" for n in GOOD_VIDEOS}, **BAD_VIDEOS, **{n: "unsafe_path" for n in UNSAFE_NAMES},
+                "black.mp4": "blank", SHORT_VIDEO: "too_short"}
     assert table["reason"].to_dict() == expected
     bad = table[table["reason"] != ""]
-    assert (bad["label"] == 0.3).all() and (table.loc[list(GOOD_VIDEOS), "label"] != 0.3).all()
+    scored = [n for n in GOOD_VIDEOS if n != "black.mp4"]
+    assert (bad["label"] == 0.3).all() and (table.loc[scored, "label"] != 0.3).all()
     assert f"{len(bad)} scored with the fallback 0.3" in result.stdout
 
 
 def test_predict_video_without_a_face_gets_the_fallback(tmp_path, capsys):
     write_videos(tmp_path / "videos")
-    ckpt = save_checkpoint(tmp_path / "model.pth", data_config=dict(n_windows=1, window_len=2, num_frames=2,
-                                                                      crop_size=16, face_detector="mtcnn"))
+    ckpt = save_checkpoint(tmp_path / "model.pth", data_cfg=DataConfig(num_frames=2, crop_size=16),
+                           faces=FaceConfig(n_windows=1, window_len=2, size=32, face_detector="mtcnn"))
     # black.mp4: searched, nothing found; good.mp4: 32 px, smaller than the smallest face searched
     result = predict_in_process(capsys, "--checkpoint", ckpt, *(tmp_path / "videos" / n for n in ("black.mp4", "good.mp4")),
                                 "--out", tmp_path / "sub.csv")

@@ -3,12 +3,14 @@ import shutil
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
+from args import Config
 from conftest import make_cache_dataset, scratch_dir, tiny_train_argv
 from datasets import get_dataset
 from datasets.loader import build_loader
@@ -53,12 +55,11 @@ def two_rank_run(odd_dataset, tmp_path_factory):
 def single_process_metrics(root, checkpoint):
     """Validation metrics of a saved checkpoint, evaluated by one process over the same data."""
     state = torch.load(checkpoint, weights_only=True)
-    model = rebuild_model(state["model_config"])
+    cfg = Config.from_dict(state["config"])
+    model = rebuild_model(cfg.model)
     model.load_state_dict(state["model"])
-    args = state["args"]
-    data = get_dataset(args["dataset"], root_dir=root, csv_file=args["csv_file"], num_frames=args["num_frames"],
-                       crop_size=args["crop_size"], seed=args["seed"], augment=False)
-    loader = build_loader(data.val, 3, 0, False, args["seed"], DistInfo(), False)
+    data = get_dataset(replace(cfg.data, root_dir=str(root)), cfg.run.seed)
+    loader = build_loader(data.val, 3, 0, False, cfg.run.seed, DistInfo(), False)
     metrics, _ = evaluate(model, loader, torch.device("cpu"), DistInfo(), show_progress=False)
     return metrics
 

@@ -47,10 +47,10 @@ def temp_files(folder):
 
 def test_failed_checkpoint_save_keeps_the_previous_one(tmp_path, monkeypatch):
     last = tmp_path / "last.pth"
-    save_checkpoint(last, dict(model={}, model_config={}, epoch=1))
+    save_checkpoint(last, dict(model={}, config={}, epoch=1))
     monkeypatch.setattr(torch, "save", half_then_disk_full(torch.save))
     with pytest.raises(OSError):
-        save_checkpoint(last, dict(model={}, model_config={}, epoch=2))
+        save_checkpoint(last, dict(model={}, config={}, epoch=2))
     assert load_checkpoint(last)["epoch"] == 1
     assert temp_files(tmp_path) == []
 

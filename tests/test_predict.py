@@ -8,6 +8,7 @@ The models are tiny randomly initialised ones that the tests save in train.py's 
 """
 import json
 import os
+from dataclasses import asdict, replace
 import shutil
 import subprocess
 import sys
@@ -21,22 +22,24 @@ import torch
 import predict
 from conftest import scratch_dir
 from datasets.preparation.predict_inputs import find_videos
-from models import build_model, model_config
+from args import Config, DataConfig, FaceConfig, ModelConfig
+from models import build_model
 from utils.errors import UserError
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLES = PROJECT.parent / "shared" / "samples"
 DFDC_VIDEOS = ("lynaeydofd.mp4", "brtujopkby.mp4", "widuwuoiur.mp4")
-SMALL_MODEL = dict(backbone="resnet18", temporal="gru", embed_dim=16, hidden_size=8, dropout=0.0)
-SMALL_DATA = dict(n_windows=1, window_len=2, num_frames=2, crop_size=32, face_size=64, face_detector="mtcnn")
+SMALL_MODEL = ModelConfig(model_name="resnet18", temporal="gru", embed_dim=16, hidden_size=8, dropout=0.0)
+SMALL_DATA = DataConfig(num_frames=2, crop_size=32)
+SMALL_FACES = FaceConfig(n_windows=1, window_len=2, size=64, face_detector="mtcnn")
 
 
-def save_checkpoint(path, model_kwargs=SMALL_MODEL, data_config=SMALL_DATA, weights_from=None):
-    """A checkpoint as train.py writes it; weights_from: kwargs of another architecture's weights."""
+def save_checkpoint(path, model_cfg=SMALL_MODEL, data_cfg=SMALL_DATA, faces=SMALL_FACES, weights_from=None, **extra):
+    """A checkpoint as train.py writes it; weights_from: the ModelConfig of another architecture's weights."""
     torch.manual_seed(0)
-    config = model_config(model_kwargs)
-    weights = build_model(**model_config(weights_from or model_kwargs)).state_dict()
-    torch.save({"model": weights, "model_config": config, "data_config": dict(data_config), "epoch": 1}, path)
+    weights = build_model(weights_from or model_cfg).state_dict()
+    config = Config(data=data_cfg, model=model_cfg).to_dict()
+    torch.save({"model": weights, "config": config, "faces": asdict(faces), "epoch": 1, **extra}, path)
     return path
 
 
@@ -134,8 +137,8 @@ def test_metrics_and_plots_when_labels_are_known(dfdc_run):
 
 def test_settings_come_from_the_checkpoint(tmp_path, capsys):
     """Another architecture and data setting (no face detector, 2 windows) with the same command."""
-    ckpt = save_checkpoint(tmp_path / "frame.pth", dict(backbone="resnet18", temporal="mean", embed_dim=16),
-                           dict(n_windows=2, window_len=3, num_frames=2, crop_size=24, face_detector="none"))
+    ckpt = save_checkpoint(tmp_path / "frame.pth", ModelConfig(temporal="mean", embed_dim=16),
+                           DataConfig(num_frames=2, crop_size=24), FaceConfig(n_windows=2, window_len=3, face_detector="none"))
     out = tmp_path / "ffpp.csv"
     result = predict_in_process(capsys, "--checkpoint", ckpt, SAMPLES / "ffpp", "--out", out)
     assert result.returncode == 0, result.stderr
@@ -176,19 +179,19 @@ def test_user_errors_are_one_line(tmp_path, checkpoint, capsys):
 
 
 def test_wrong_architecture_checkpoint_is_refused(tmp_path, capsys):
-    # model_config says hidden_size 8, the weights come from hidden_size 32: a real CLI run
-    ckpt = save_checkpoint(tmp_path / "other.pth", weights_from=dict(SMALL_MODEL, hidden_size=32))
+    # the config says hidden_size 8, the weights come from hidden_size 32: a real CLI run
+    ckpt = save_checkpoint(tmp_path / "other.pth", weights_from=replace(SMALL_MODEL, hidden_size=32))
     assert_user_error(run_predict("--checkpoint", ckpt, SAMPLES / "ffpp" / "004.mp4"), "architecture")
     bare = tmp_path / "bare.pth"
-    torch.save({"model": build_model(**model_config(SMALL_MODEL)).state_dict()}, bare)  # no model_config
-    assert_user_error(predict_in_process(capsys, "--checkpoint", bare, SAMPLES / "ffpp" / "004.mp4"), "model_config")
+    torch.save({"model": build_model(SMALL_MODEL).state_dict()}, bare)  # no config
+    assert_user_error(predict_in_process(capsys, "--checkpoint", bare, SAMPLES / "ffpp" / "004.mp4"), "no config")
 
 
 def test_pickled_code_renamed_pth_is_refused(tmp_path, capsys):
     payload = Payload()
     payload.marker = str(tmp_path / "code_ran")
     evil = tmp_path / "evil.pth"
-    torch.save({"model": payload, "model_config": {}}, evil)
+    torch.save({"model": payload, "config": {}}, evil)
     assert_user_error(predict_in_process(capsys, "--checkpoint", evil, SAMPLES / "ffpp" / "004.mp4"), "not a safe checkpoint")
     assert not Path(payload.marker).exists()
 
@@ -245,7 +248,6 @@ def test_predict_scores_a_video_as_training_evaluation_does(tmp_path):
     validation dataset's clips (from the face cache), to the last bit."""
     from datasets import build_video_datasets
     from datasets.demo.generator import make_demo_dataset
-    from datasets.face_clips import ClipSettings, video_clips
     from datasets.preparation.pipeline import prepare_dataset
     from datasets.video_dataset import collate_clips
     from utils.metrics import aggregate_per_video
@@ -254,16 +256,17 @@ def test_predict_scores_a_video_as_training_evaluation_does(tmp_path):
                             n_parts=1, workers=1)
     prepare_dataset([raw / "dfdc_train_part_0"], tmp_path / "prep", n_windows=2, window_len=4, size=32,
                     face_detector="none", workers=1, val_fraction=0.5, verbose=False)
-    data = build_video_datasets(tmp_path / "prep", "videos_df", num_frames=3, crop_size=24)
+    data_cfg = DataConfig(root_dir=str(tmp_path / "prep"), num_frames=3, crop_size=24)
+    data = build_video_datasets(data_cfg)
     torch.manual_seed(0)
-    model = build_model(**model_config(SMALL_MODEL)).eval()
+    model = build_model(SMALL_MODEL).eval()
     batch = collate_clips([data.val[i] for i in range(len(data.val))])
     with torch.inference_mode():
         videos, expected = aggregate_per_video(batch["video"].numpy(), model(batch["clip"]).numpy())
-    settings = ClipSettings.from_data_config(data.config)  # what the checkpoint's data_config holds
+    detector = predict.Detector(model, data_cfg, FaceConfig(**data.faces), 1.0)  # what the checkpoint holds
     got = []
     for video in videos:
-        clips, _ = video_clips(data.val.table.iloc[video]["source_path"], settings)
+        clips, _, _ = predict.video_clips(data.val.table.iloc[video]["source_path"], detector, "cpu")
         got.append(aggregate_per_video([0] * len(clips), predict.clip_logits(model, clips, "cpu", 8))[1][0])
     assert len(videos) >= 2
     assert got == pytest.approx(expected.tolist(), abs=1e-6)  # batch composition changes the last bits
