@@ -15,6 +15,11 @@ LABEL_WORDS = {"0": 0, "1": 1, "real": 0, "fake": 1, "0.0": 0, "1.0": 1}
 BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 
 
+def parse_label(value):
+    """0/1, real/fake in any case -> 0 (REAL) or 1 (FAKE); None if it is none of them."""
+    return LABEL_WORDS.get(str(value).strip().lower())
+
+
 def resolve_csv(root_dir, csv_file):
     """The CSV path: `csv_file` inside `root_dir` (or as given), with or without '.csv'."""
     for cand in (Path(csv_file), Path(root_dir) / csv_file):
