@@ -53,8 +53,9 @@ def load_celebdf(root):
     for name, row in rows.items():
         row["group"] = f"{DATASET}:{groups[name]}"
     listed, list_dropped = read_test_list(root / TEST_LIST)
-    for entry in list_dropped:  # listed as test, but unusable: it must not be trained on either
-        rows.pop(entry["name"], None)
+    for entry in list_dropped:  # listed as test with both labels: it must not be trained on either
+        if entry["reason"] == "conflicting_labels":
+            rows.pop(entry["name"], None)
     for entry in listed:
         row = rows.get(entry["name"])
         if row is None:
