@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from datasets.preparation.table import connected_groups, drop, list_videos, make_table
+from datasets.splits import SplitLeakError
 from utils.errors import UserError
 
 DATASET = "ffpp"
@@ -107,6 +108,20 @@ def load_ffpp(root, compression="c23", methods=None):
         row["group"] = f"{DATASET}:{groups[row['name']]}"
         row["split"] = max((official.get(i, "") for i in ids), key=_rank)  # most held-out side
     return make_table(rows), dropped
+
+
+def check_pairs(table):
+    """Raise SplitLeakError if an FF++ id (NNN, or actor aAA) has videos on two sides of the split:
+    NNN.mp4, MMM.mp4, NNN_MMM.mp4 and MMM_NNN.mp4 must share one. Independent of the groups, so a
+    grouping bug cannot hide a leak."""
+    sides = {}
+    for row in table[table.dataset == DATASET].itertuples():
+        actors = "/actors/" in row.part or f"/{ACTORS_METHOD}/" in row.part
+        for i in _ids(Path(row.file).stem, row.label, actors) or []:
+            sides.setdefault(i, set()).add(row.split)
+    leaked = sorted(i for i, s in sides.items() if len(s) > 1)
+    if leaked:
+        raise SplitLeakError(f"FF++ ids on two sides of the split: {leaked[:5]}")
 
 
 def _rank(split):

@@ -89,7 +89,7 @@ def _add(tables, dropped, result):
     dropped.extend(result[1])
 
 
-def test_fractions(table, layouts, test_fraction=None):
+def drawn_test_fractions(table, test_fraction=None):
     """{dataset: share of its groups drawn as test}: none where the data have an official test
     split; else test_fraction, or by default DEFAULT_TEST_FRACTION (0 for DFDC training parts)."""
     fractions = {}

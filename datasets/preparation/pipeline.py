@@ -38,7 +38,8 @@ from tqdm import tqdm
 from datasets import face_cache
 from args import FACE_DETECTORS, FaceConfig, PrepareConfig
 from datasets.preparation.faces import extract_faces
-from datasets.preparation.layouts import read_inputs, test_fractions
+from datasets.preparation.ffpp import check_pairs
+from datasets.preparation.layouts import drawn_test_fractions, read_inputs
 from datasets.splits import balance_videos, class_weights, split_counts, split_videos
 from utils.atomic import write_text_atomic
 from utils.device import resolve_device
@@ -86,7 +87,8 @@ def run_prepare(inputs, out_dir, face, prep, verbose=True):
     _claim_out_dir(out_dir, settings)
     table, balance_info = balance_videos(table, prep.balance, prep.seed)
     table = split_videos(table, prep.split_by, prep.val_fraction, prep.val_parts, prep.seed,
-                         test_fractions(table, prep.test_fraction))
+                         drawn_test_fractions(table, prep.test_fraction))
+    check_pairs(table)  # FF++: no pair crosses the split (split_videos checked the groups)
 
     if shard[1] == 1:
         _remove_temp_files(out_dir / "faces")
