@@ -1,9 +1,11 @@
-"""Groups, class balance and the train/validation split, all deterministic from a seed.
+"""Groups, class balance and the train/val/test split, all deterministic from a seed.
 
-A group is an original video and all its fakes: the REAL's own file name for a REAL, the
-"original" for a FAKE. A FAKE whose original is absent still groups with the other fakes of that
-original (keyed by its name); a FAKE with no original at all is its own group. Groups never cross
-the split: a model must not be validated on a face it trained on.
+A group is what must not be split: an original and all its fakes (DFDC), an FF++ pair, a Celeb-DF
+identity cluster; the layout readers set it (DFDC's rule is add_groups: the REAL's own file name
+for a REAL, the "original" for a FAKE; a FAKE whose original is absent groups with the other fakes
+of that original; a FAKE with no original at all is its own group). Every group lies on exactly
+one side of train/val/test: a model is never validated or tested on a face it trained on, and an
+official test list is honoured as a whole.
 """
 import numpy as np
 

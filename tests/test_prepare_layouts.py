@@ -46,7 +46,8 @@ def test_ffpp_official_splits_are_honoured(tmp_path):
 def test_the_pair_check_catches_a_pair_split_across_sides():
     table = pd.DataFrame(dict(dataset="ffpp", part=["original_sequences/youtube/c23/videos",
                                                     "manipulated_sequences/Deepfakes/c23/videos"],
-                              file=["097.mp4", "033_097.mp4"], label=[0, 1], split=["train", "train"]))
+                              label=[0, 1], split=["train", "train"]))
+    table["name"] = table.part + "/" + pd.Series(["097.mp4", "033_097.mp4"])
     check_pairs(table)
     with pytest.raises(SplitLeakError, match="097"):
         check_pairs(table.assign(split=["train", "test"]))

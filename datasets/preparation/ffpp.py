@@ -117,7 +117,7 @@ def check_pairs(table):
     sides = {}
     for row in table[table.dataset == DATASET].itertuples():
         actors = "/actors/" in row.part or f"/{ACTORS_METHOD}/" in row.part
-        for i in _ids(Path(row.file).stem, row.label, actors) or []:
+        for i in _ids(Path(row.name).stem, row.label, actors) or []:
             sides.setdefault(i, set()).add(row.split)
     leaked = sorted(i for i, s in sides.items() if len(s) > 1)
     if leaked:
