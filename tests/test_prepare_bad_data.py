@@ -65,7 +65,7 @@ def test_an_empty_result_is_one_line_and_a_non_zero_exit(tmp_path, part):
                      "--size", "16", "--workers", "1")
     assert result.returncode == 2, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: prepared 0 videos: all 2 dropped (too_short 2)")
+    assert last.startswith("error: prepared 0 videos: every one was dropped (too_short 2)")
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["dropped_counts"] == {"too_short": 2} and not (tmp_path / "out" / "videos_df.csv").exists()
 

@@ -111,8 +111,8 @@ def run_prepare(inputs, out_dir, face, prep, verbose=True):
     report = _report(csv, dropped + failed, balance_info, options)
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2))
     if csv.empty:  # the caches stay for a rerun; an empty CSV would only fail later, in training
-        raise UserError(f"prepared 0 videos: all {len(failed)} dropped "
-                        f"({_counts_text(report['dropped_counts'])}); see {out_dir / 'report.json'}")
+        raise UserError(f"prepared 0 videos: every one was dropped ({_counts_text(report['dropped_counts'])}); "
+                        f"see {out_dir / 'report.json'}")
     write_text_atomic(out_dir / "videos_df.csv", csv.to_csv(index=False))
     if verbose:
         print(format_summary(report, out_dir))
