@@ -220,7 +220,8 @@ class FaceConfig(Settings):
     size: int = setting(224, "side of the stored square face crops (px)", check=at_least(8))
     face_detector: str = setting("mtcnn", "none keeps the whole frame (for face-centred data)", choices=FACE_DETECTORS)
     center_fraction: float = setting(1.0, "with --face_detector none: keep the centred square of this fraction of the "
-                                     "frame's longer side (1 = the whole frame)", check=in_range(1e-9, 1, high_open=False))
+                                     "frame's longer side (1 = the whole frame)",
+                                     check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]")
     min_frames: int = setting(1, "drop videos with fewer decodable frames (shorter ones repeat frames)", check=at_least(1))
 
     def cross_check(self):
@@ -228,17 +229,45 @@ class FaceConfig(Settings):
             raise UserError("--center_fraction crops whole frames; it needs --face_detector none")
 
 
+PREPARE_FORMATS = ("ffpp", "celebdf", "dfdc_test", "dfdc", "manifest")  # datasets/preparation/layouts.py
+FFPP_COMPRESSIONS = ("raw", "c23", "c40")
+FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter", "DeepFakeDetection")
+
+
+def shard_check(text):
+    try:
+        index, count = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        return "must be i/n, e.g. 0/4"
+    return None if 0 <= index < count else "must be i/n with 0 <= i < n, e.g. 0/4"
+
+
 @dataclass(frozen=True)
 class PrepareConfig(Settings):
+    format: Optional[str] = setting(None, "the inputs' layout (default: recognised from each input)",
+                                    choices=PREPARE_FORMATS)
     balance: str = setting("all", "all: every video, the loss weighted by class; pair: each REAL with one of its FAKEs",
                            choices=BALANCES)
     split_by: str = setting("original", "what validation is split by: leak-free groups, or part folders", choices=SPLIT_BY)
-    val_fraction: float = setting(0.2, "share of groups for validation", check=in_range(0, 1))
+    val_fraction: float = setting(0.2, "share of groups for validation (among those without an official split)",
+                                  check=in_range(0, 1))
+    test_fraction: Optional[float] = setting(None, "share of groups held out as test, for data without an official "
+                                             "test split (default: 0.2; 0 for DFDC training parts, whose test is "
+                                             "DFDC's public test set)", check=in_range(0, 1))
     val_parts: Optional[tuple] = setting(None, "part folders for validation (with --split_by part)")
+    compression: str = setting("c23", "FaceForensics++: which compression to read", choices=FFPP_COMPRESSIONS)
+    methods: Optional[tuple] = setting(None, "FaceForensics++: the manipulations to read (default: every one present)",
+                                       check=lambda v: next((f"has {m!r}, not one of {', '.join(FFPP_METHODS)}"
+                                                             for m in v if m not in FFPP_METHODS), None))
     seed: int = setting(0, "seed of the balance and the split", check=at_least(0))
     workers: int = setting(2, "parallel processes", check=at_least(1))
-    shard: str = setting("0/1", "i/n: extract only videos with index %% n == i")
-    device: Optional[str] = setting(None, "cuda or cpu (default: cuda when available)")
+    shard: str = setting("0/1", "i/n: extract only videos with index %% n == i", check=shard_check)
+    device: Optional[str] = setting(None, "cpu, cuda or cuda:N (default: cuda when available)")
+
+    def cross_check(self):
+        if self.val_fraction + (self.test_fraction or 0) >= 1:
+            raise UserError(f"--val_fraction {self.val_fraction} and --test_fraction {self.test_fraction} leave no "
+                            f"training groups; their sum must be below 1")
 
 
 # ---------------------------------------------------------------- flags from the dataclasses

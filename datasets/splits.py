@@ -1,9 +1,11 @@
-"""Groups, class balance and the train/validation split, all deterministic from a seed.
+"""Groups, class balance and the train/val/test split, all deterministic from a seed.
 
-A group is an original video and all its fakes: the REAL's own file name for a REAL, the
-"original" for a FAKE. A FAKE whose original is absent still groups with the other fakes of that
-original (keyed by its name); a FAKE with no original at all is its own group. Groups never cross
-the split: a model must not be validated on a face it trained on.
+A group is what must not be split: an original and all its fakes (DFDC), an FF++ pair, a Celeb-DF
+identity cluster; the layout readers set it (DFDC's rule is add_groups: the REAL's own file name
+for a REAL, the "original" for a FAKE; a FAKE whose original is absent groups with the other fakes
+of that original; a FAKE with no original at all is its own group). Every group lies on exactly
+one side of train/val/test: a model is never validated or tested on a face it trained on, and an
+official test list is honoured as a whole.
 """
 import numpy as np
 
@@ -65,24 +67,44 @@ def balance_videos(table, how="pair", seed=0):
     return kept, info
 
 
+SIDES = ("train", "val", "test")
+RANK = {"": 0, "train": 1, "val": 2, "test": 3}  # a group with several official sides takes the last
+
+
 def _home_part(rows):
     """The part that decides a group's side: its REAL's part, else its first row's part."""
     reals = rows[rows.label == 0]
     return (reals if len(reals) else rows).part.min()
 
 
-def split_videos(table, by="original", val_fraction=0.2, val_parts=None, seed=0):
-    """Add is_valid (bool) -> table. Asserts that no group crosses the split.
+def official_sides(table):
+    """{group: side} for groups with an official split on any row; the most held-out side wins,
+    so a group touching an official test video is test as a whole."""
+    if "split" not in table.columns:
+        return {}
+    ranked = table[table.split != ""].groupby("group").split.agg(lambda s: max(s, key=RANK.get))
+    return ranked.to_dict()
 
-    "original": round(val_fraction * groups) groups go to validation, drawn by the seed
-    separately among groups with a REAL and groups of fakes only, so both sides keep both classes
-    (at least one group goes to validation when there are two or more).
-    "part": groups whose home part (the REAL's part folder) is in val_parts; their fakes follow
-    them even from other parts.
+
+def split_videos(table, by="original", val_fraction=0.2, val_parts=None, seed=0, test_fractions=None):
+    """Add split ("train"/"val"/"test") and is_valid (= split == "val") -> table.
+
+    Official splits (a non-empty `split` on any row of a group) decide their groups. The other
+    groups are drawn:
+    "original": per dataset, round(test_fraction * groups) test groups, then round(val_fraction *
+    groups) val groups, drawn by the seed separately among groups with a REAL and groups of fakes
+    only, so every side keeps both classes (at least one val group when there are two or more,
+    one test group when test is asked for and there are three or more).
+    "part": groups whose home part (the REAL's part folder) is in val_parts are val; their fakes
+    follow them even from other parts; none is drawn as test.
+    test_fractions: {dataset: share} (absent = 0). Asserts that no group is on two sides.
     """
     if by not in SPLITS:
         raise UserError(f"--split_by {by!r} is unknown; use one of {', '.join(SPLITS)}")
-    groups = table.groupby("group", sort=True)
+    if not 0.0 <= float(val_fraction) < 1.0:
+        raise UserError(f"--val_fraction {val_fraction} must be in [0, 1), e.g. 0.2")
+    sides = official_sides(table)
+    free = table[~table.group.isin(set(sides))]
     if by == "part":
         parts = sorted(table.part.unique())
         wanted = list(val_parts or [])
@@ -92,42 +114,59 @@ def split_videos(table, by="original", val_fraction=0.2, val_parts=None, seed=0)
         if unknown:
             raise UserError(f"--val_parts {', '.join(unknown)} not among the inputs' parts "
                             f"({', '.join(parts)})")
-        val_groups = {g for g, rows in groups if _home_part(rows) in wanted}
+        for g, rows in free.groupby("group", sort=True):
+            sides[g] = "val" if _home_part(rows) in wanted else "train"
     else:
-        if not 0.0 <= float(val_fraction) < 1.0:
-            raise UserError(f"--val_fraction {val_fraction} must be in [0, 1), e.g. 0.2")
-        val_groups = _draw_val_groups(groups, float(val_fraction), seed)
+        rng = np.random.default_rng(seed)
+        datasets = free.dataset if "dataset" in free.columns else None
+        for name, rows in free.groupby(datasets if datasets is not None else np.zeros(len(free)), sort=True):
+            test_fraction = float((test_fractions or {}).get(name, 0.0))
+            sides.update(_draw_groups(rows.groupby("group", sort=True), float(val_fraction),
+                                      test_fraction, rng))
     table = table.copy()
-    table["is_valid"] = table.group.isin(val_groups)
+    table["split"] = table.group.map(sides)
+    table["is_valid"] = table.split == "val"
     check_no_group_leak(table)
     return table
 
 
-def _draw_val_groups(groups, val_fraction, seed):
-    rng = np.random.default_rng(seed)
+def _draw_groups(groups, val_fraction, test_fraction, rng):
+    """{group: side} for groups without an official split."""
     with_real = [g for g, rows in groups if (rows.label == 0).any()]
     fakes_only = [g for g, rows in groups if not (rows.label == 0).any()]
-    val = []
+    test, val = [], []
     for names in (with_real, fakes_only):
-        order = rng.permutation(len(names))
-        val.extend(names[i] for i in order[:int(round(val_fraction * len(names)))])
-    all_groups = with_real + fakes_only
-    if not val and val_fraction > 0 and len(all_groups) >= 2:
-        val.append(all_groups[rng.integers(len(all_groups))])
-    return set(val)
+        order = [names[i] for i in rng.permutation(len(names))]
+        n_test = int(round(test_fraction * len(names)))
+        test.extend(order[:n_test])
+        val.extend(order[n_test:n_test + int(round(val_fraction * len(names)))])
+    rest = [g for g in with_real + fakes_only if g not in set(test)]
+    if not val and val_fraction > 0 and len(rest) >= 2:
+        val.append(rest[rng.integers(len(rest))])
+    rest = [g for g in rest if g not in set(val)]
+    if not test and test_fraction > 0 and len(rest) >= 2:
+        test.append(rest[rng.integers(len(rest))])
+    sides = {g: "train" for g in with_real + fakes_only}
+    sides.update({g: "val" for g in val})
+    sides.update({g: "test" for g in test})
+    return sides
 
 
 def check_no_group_leak(table):
-    """Raise SplitLeakError if any group has rows on both sides of the split."""
-    sides = table.groupby("group")["is_valid"].nunique()
+    """Raise SplitLeakError if any group has rows on two sides (train/val/test, or is_valid)."""
+    column = "split" if "split" in table.columns else "is_valid"
+    sides = table.groupby("group")[column].nunique()
     leaked = sorted(sides[sides > 1].index)
     if leaked:
-        raise SplitLeakError(f"groups on both sides of the split: {leaked[:5]}")
+        raise SplitLeakError(f"groups on two sides of the split: {leaked[:5]}")
+    if "split" in table.columns and "is_valid" in table.columns:
+        wrong = table[table.is_valid.astype(bool) != (table.split == "val")]
+        if len(wrong):
+            raise SplitLeakError(f"is_valid disagrees with split for {wrong.name.iloc[0]}")
 
 
 def split_counts(table):
-    """{"train": {"REAL": n, "FAKE": n}, "val": {...}} for the report."""
-    counts = {}
-    for side, rows in (("train", table[~table.is_valid]), ("val", table[table.is_valid])):
-        counts[side] = {"REAL": int((rows.label == 0).sum()), "FAKE": int((rows.label == 1).sum())}
-    return counts
+    """{"train": {"REAL": n, "FAKE": n}, "val": {...}, "test": {...}} for the report."""
+    split = table.split if "split" in table.columns else table.is_valid.map({True: "val", False: "train"})
+    return {side: {"REAL": int(((split == side) & (table.label == 0)).sum()),
+                   "FAKE": int(((split == side) & (table.label == 1)).sum())} for side in SIDES}

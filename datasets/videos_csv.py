@@ -1,4 +1,4 @@
-"""Reading and validating the videos CSV (name,label,is_valid[,cache_path,...]).
+"""Reading and validating the videos CSV (name,label,is_valid[,split,cache_path,...]).
 
 Reads the seed project's `videos_df` (an unnamed index column, name = fake/<id> or real/<id>)
 and the superset that prepare.py writes. Anything wrong with the file is a one-line UserError.
@@ -12,7 +12,13 @@ from utils.errors import UserError
 
 REQUIRED = ("name", "label", "is_valid")
 LABEL_WORDS = {"0": 0, "1": 1, "real": 0, "fake": 1, "0.0": 0, "1.0": 1}
+SPLITS = ("train", "val", "test")
 BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+
+
+def parse_label(value):
+    """0/1, real/fake in any case -> 0 (REAL) or 1 (FAKE); None if it is none of them."""
+    return LABEL_WORDS.get(str(value).strip().lower())
 
 
 def resolve_csv(root_dir, csv_file):
@@ -53,6 +59,14 @@ def parse_videos_csv(text, path="videos CSV"):
         raise UserError(f"{path} has no rows")
     df["label"] = _parse_column(df["label"], LABEL_WORDS, "label", path).astype(int)
     df["is_valid"] = _parse_column(df["is_valid"], BOOL_WORDS, "is_valid", path).astype(bool)
+    if "split" in df.columns:  # prepare.py's: train/val/test, and is_valid = (split == "val")
+        df["split"] = df["split"].str.strip().str.lower()
+        bad = df[~df["split"].isin(SPLITS)]
+        if len(bad):
+            raise UserError(f"{path}: column 'split' has {len(bad)} invalid values such as {str(bad['split'].iloc[0])[:40]!r}; use {', '.join(SPLITS)}")
+        wrong = df[df["is_valid"] != (df["split"] == "val")]
+        if len(wrong):
+            raise UserError(f"{path}: {wrong['name'].iloc[0]!r} has split {wrong['split'].iloc[0]!r} but is_valid {bool(wrong['is_valid'].iloc[0])}; is_valid must be split == 'val'")
     for col in ("name", "cache_path"):
         if col not in df.columns:
             continue

@@ -9,6 +9,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from datasets.preparation.dfdc import COLUMNS, is_unsafe_name, load_metadata
 from utils.errors import UserError
 
+DROP_REASONS = ("missing", "unsafe_path", "bad_entry", "bad_label", "bad_original", "self_original",
+                "duplicate", "conflicting_labels")
+
 
 def make_part(root, name, entries, present=None):
     """A part folder with metadata.json; `present` (default: every entry) get a dummy .mp4."""
@@ -72,8 +75,7 @@ def test_unsafe_names(name, unsafe):
     assert is_unsafe_name(name) == unsafe
 
 
-@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"a.mp4": 3}', '{"a.mp4": {"label": "MAYBE"}}',
-                                  '{"a.mp4": {"label": "FAKE", "original": 7}}', "\xff\xfe"])
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '"text"', "\xff\xfe"])
 def test_malformed_metadata_is_a_one_line_user_error_naming_the_file(tmp_path, text):
     folder = tmp_path / "part"
     folder.mkdir()
@@ -82,6 +84,30 @@ def test_malformed_metadata_is_a_one_line_user_error_naming_the_file(tmp_path, t
         load_metadata([folder])
     message = str(err.value)
     assert "metadata.json" in message and "\n" not in message
+
+
+def test_bad_entries_are_dropped_with_their_reason_and_the_rest_is_read(tmp_path):
+    entries = {"ok.mp4": {"label": "REAL"}, "nolabel.mp4": {}, "maybe.mp4": {"label": "MAYBE"},
+               "three.mp4": 3, "seven.mp4": {"label": "FAKE", "original": 7},
+               "kind.mp4": {"label": "FAKE", "fake_kind": [1]},
+               "self.mp4": {"label": "FAKE", "original": "self.mp4"}}
+    make_part(tmp_path, "p", entries)
+    table, dropped = load_metadata([tmp_path / "p"])
+    assert table.file.tolist() == ["ok.mp4"]
+    assert {d["name"]: d["reason"] for d in dropped} == {
+        "p/nolabel.mp4": "bad_label", "p/maybe.mp4": "bad_label", "p/three.mp4": "bad_entry",
+        "p/seven.mp4": "bad_original", "p/kind.mp4": "bad_entry", "p/self.mp4": "self_original"}
+    assert len(dropped) == 6 and all("metadata.json" in d["detail"] for d in dropped)
+
+
+def test_one_file_under_two_spellings_is_one_row_and_conflicting_labels_are_dropped(tmp_path):
+    entries = {"x.mp4": {"label": "FAKE"}, "./x.mp4": {"label": "FAKE"},
+               "y.mp4": {"label": "REAL"}, "./y.mp4": {"label": "FAKE", "original": "z.mp4"}}
+    make_part(tmp_path, "p", entries, present=["x.mp4", "y.mp4"])
+    table, dropped = load_metadata([tmp_path / "p"])
+    assert table.name.tolist() == ["p/x.mp4"]
+    assert sorted((d["name"], d["reason"]) for d in dropped) == [
+        ("p/x.mp4", "duplicate"), ("p/y.mp4", "conflicting_labels"), ("p/y.mp4", "conflicting_labels")]
 
 
 def test_inputs_without_metadata_are_user_errors(tmp_path):
@@ -128,4 +154,7 @@ def test_any_metadata_gives_a_user_error_or_a_valid_table(tmp_path_factory, docu
     assert list(table.columns) == COLUMNS
     assert set(table.label) <= {0, 1} and table.name.is_unique
     assert all(isinstance(v, str) for v in table.original) and set(table.file) <= present
-    assert all(d["reason"] in ("missing", "unsafe_path") for d in dropped)
+    assert all(d["reason"] in DROP_REASONS for d in dropped)
+    # every entry is either a row or dropped, and a dropped entry is listed once
+    # (two spellings of one file share a row: its other entries are listed as duplicate or conflicting)
+    assert len(table) + len(dropped) == len(json.loads(document))

@@ -15,6 +15,11 @@ def test_reads_the_seed_format():
     assert df["label"].tolist() == [1, 0] and df["is_valid"].tolist() == [False, True]
 
 
+def test_split_column_with_test_rows():
+    df = parse_videos_csv("name,label,is_valid,split\na,1,False,train\nb,0,True,val\nc,1,False,Test\n")
+    assert df["split"].tolist() == ["train", "val", "test"] and df["is_valid"].tolist() == [False, True, False]
+
+
 def test_label_words():
     df = parse_videos_csv("name,label,is_valid\na,FAKE,True\nb,real,false\nc,1,0\n")
     assert df["label"].tolist() == [1, 0, 1] and df["is_valid"].tolist() == [True, False, False]
@@ -28,6 +33,8 @@ def test_label_words():
     ("name,label,is_valid\n../etc/passwd,1,True\n", "outside the data root"),
     ("name,label,is_valid\n/etc/passwd,1,True\n", "outside the data root"),
     ("name,label,is_valid,cache_path\na,1,True,../../x.npz\n", "outside the data root"),
+    ("name,label,is_valid,split\na,1,False,holdout\n", "split"),
+    ("name,label,is_valid,split\na,1,True,test\n", "is_valid must be split == 'val'"),
 ])
 def test_bad_csv_is_a_user_error(text, needle):
     with pytest.raises(UserError, match=needle):

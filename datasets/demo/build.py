@@ -45,6 +45,7 @@ def ensure_demo_dataset(root, seed=0, n_originals=None, csv_name="videos_df.csv"
     if verbose:
         print(f"making the demo dataset in {root} (once)")
     raw = make_demo_dataset(root / "raw", seed=seed, n_originals=n_originals, workers=workers)
-    prepare_dataset([raw], root, seed=seed, workers=workers, verbose=verbose, **DEMO_PREPARE)
+    # pair: the demo's recipe since before --balance all became the default
+    prepare_dataset([raw], root, seed=seed, workers=workers, verbose=verbose, balance="pair", **DEMO_PREPARE)
     stamp.write_text(json.dumps(recipe, indent=2))
     return root / csv_name

@@ -1,26 +1,30 @@
-"""Read DFDC metadata.json files into one table of videos.
+"""DFDC: the training parts' metadata.json files, and the public test set's labels.csv.
 
 Accepted inputs (any mix): a part folder holding metadata.json (dfdc_train_part_K/, Kaggle's
 train_sample_videos/), a parent folder whose sub-folders hold them, or a metadata.json file.
 
 Entry format: {"x.mp4": {"label": "FAKE"|"REAL", "original": "y.mp4"|null, ...}}. A missing
-"original" is null; an extra "fake_kind" key is kept. A file that is not valid JSON or not of this
-shape is a UserError naming the file. Entries whose video is absent are dropped with reason
-"missing"; names that would leave the folder ("../x.mp4", "/abs.mp4") are dropped with reason
-"unsafe_path" (never opened), so one bad entry cannot stop a 100k-video run; both are listed in
-the report.
+"original" is null; an extra "fake_kind" key is kept. A file that is not valid JSON or not a JSON
+object is a UserError naming the file. One bad entry never stops a 100k-video run: it is dropped
+and listed with its reason: bad_entry (not an object, or a fake_kind that is not text),
+bad_label (no label, or not REAL/FAKE), bad_original (not a file name), self_original (a FAKE
+made from itself), unsafe_path ("../x.mp4", "/abs.mp4": never opened), missing (absent video).
+
+The public test set is a folder of mp4s with labels.csv (`filename,label`, 1 = FAKE): every row
+is split "test", each video its own group (its originals are not published).
 """
 import json
-import os
 from pathlib import Path
 
-import pandas as pd
-
+from datasets.preparation.manifest import read_manifest
+from datasets.preparation.table import (COLUMNS, drop, drop_repeats, is_file, is_unsafe_name,  # noqa: F401
+                                        make_table, normalise_relpath)
 from utils.errors import UserError
 
 METADATA = "metadata.json"
+TEST_LABELS = "labels.csv"
 LABELS = {"REAL": 0, "FAKE": 1}
-COLUMNS = ["name", "file", "part", "label", "original", "fake_kind", "source_path"]
+DATASET = "dfdc"
 
 
 def find_metadata_files(inputs):
@@ -68,63 +72,81 @@ def _one_line(err):
     return " ".join(str(err).split())
 
 
-def is_unsafe_name(name):
-    """True if a metadata name could point outside its folder (absolute, '..', drive, NUL)."""
-    norm = os.path.normpath(name.replace("\\", "/"))
-    return (name == "" or "\0" in name or os.path.isabs(norm) or norm == ".."
-            or norm.startswith("../") or (len(name) > 1 and name[1] == ":"))
+def check_entry(name, entry):
+    """One metadata entry -> ((label, original or None, fake_kind), None) or (None, (reason, detail))."""
+    if not isinstance(entry, dict):
+        return None, ("bad_entry", f"is {type(entry).__name__}, expected an object with a label")
+    label = entry.get("label")
+    if not isinstance(label, str) or label.upper() not in LABELS:
+        return None, ("bad_label", f"has label {str(label)[:40]!r}; expected \"REAL\" or \"FAKE\"")
+    original = entry.get("original")
+    if original is not None and not isinstance(original, str):
+        return None, ("bad_original", f"has original {str(original)[:40]!r}; expected a file name or null")
+    kind = entry.get("fake_kind", "")
+    kind = "" if kind is None else kind
+    if not isinstance(kind, str):
+        return None, ("bad_entry", f"has fake_kind {str(kind)[:40]!r}; expected a string")
+    label = LABELS[label.upper()]
+    if label == 1 and original == name:
+        return None, ("self_original", "is a FAKE whose original is itself")
+    return (label, original or None, kind), None
 
 
 def parse_entry(meta_path, name, entry):
     """Validate one entry -> (label 0/1, original or None, fake_kind). UserError if malformed."""
-    where = f"{meta_path}: entry {name!r}"
-    if not isinstance(entry, dict):
-        raise UserError(f"{where} is {type(entry).__name__}, expected an object with a label")
-    label = entry.get("label")
-    if not isinstance(label, str) or label.upper() not in LABELS:
-        raise UserError(f"{where} has label {label!r}; expected \"REAL\" or \"FAKE\"")
-    original = entry.get("original")
-    if original is not None and not isinstance(original, str):
-        raise UserError(f"{where} has original {original!r}; expected a file name or null")
-    kind = entry.get("fake_kind", "")
-    if kind is None:
-        kind = ""
-    if not isinstance(kind, str):
-        raise UserError(f"{where} has fake_kind {kind!r}; expected a string")
-    return LABELS[label.upper()], (original or None), kind
-
-
-def _is_file(path):
-    try:
-        return path.is_file()
-    except (OSError, ValueError):  # e.g. a name too long for the file system
-        return False
+    values, problem = check_entry(name, entry)
+    if problem:
+        raise UserError(f"{meta_path}: entry {name!r} {problem[1]}")
+    return values
 
 
 def load_metadata(inputs):
-    """Parse every metadata.json under `inputs` -> (table DataFrame, dropped list).
+    """Parse every metadata.json under `inputs` -> (table, dropped) (see datasets/preparation/table.py).
 
-    table columns: name ("<part>/<file>"), file, part, label (1=FAKE, 0=REAL), original (REAL rows:
-    their own file; FAKE rows: the metadata's original, "" if null), fake_kind, source_path
-    (absolute). Sorted by name. dropped: dicts(name, reason, detail) for missing/unsafe entries.
+    REAL rows: original = their own file, group = that file; FAKE rows: original = the metadata's
+    original ("" if null), group = the original, or the FAKE's own file when it has none.
     """
     rows, dropped = [], []
     for meta in find_metadata_files(inputs):
         folder, part = meta.parent, meta.parent.name
-        for file, entry in read_metadata_json(meta).items():
-            label, original, kind = parse_entry(meta, file, entry)
-            name = f"{part}/{file}"
+        for raw, entry in read_metadata_json(meta).items():
+            file, name = raw, f"{part}/{raw}"
+            values, problem = check_entry(file, entry)
+            if problem:
+                dropped.append(drop(name, problem[0], f"{meta}: entry {file!r} {problem[1]}"))
+                continue
+            label, original, kind = values
+            if not is_unsafe_name(file):
+                file, name = normalise_relpath(file), f"{part}/{normalise_relpath(file)}"
             if is_unsafe_name(file):
-                dropped.append(dict(name=name, reason="unsafe_path",
-                                    detail=f"{meta}: {file!r} points outside {folder}"))
+                dropped.append(drop(name, "unsafe_path", f"{meta}: {file!r} points outside {folder}"))
                 continue
             source = folder / file
-            if not _is_file(source):
-                dropped.append(dict(name=name, reason="missing", detail=f"listed in {meta}, absent"))
+            if not is_file(source):
+                dropped.append(drop(name, "missing", f"listed in {meta}, absent"))
                 continue
-            rows.append(dict(name=name, file=file, part=part, label=label,
-                             original=file if label == 0 else (original or ""),
-                             fake_kind=kind, source_path=str(source)))
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table = table.drop_duplicates("name").sort_values("name", kind="stable").reset_index(drop=True)
+            original = file if label == 0 else (original or "")
+            rows.append(dict(where=f"{meta}: entry {raw!r}", name=name, file=file, part=part, label=label, original=original,
+                             group=original or file, dataset=DATASET,
+                             method="unknown" if label else "original", compression="", split="",
+                             source_path=str(source), fake_kind=kind))
+    rows, repeated = drop_repeats(rows)
+    return make_table(rows), dropped + repeated
+
+
+def is_test_set(folder):
+    """A folder of videos with labels.csv (filename,label), as DFDC's public test set."""
+    labels = Path(folder) / TEST_LABELS
+    if not is_file(labels):
+        return False
+    with open(labels, encoding="utf-8", errors="replace") as fh:
+        header = [c.strip().lower() for c in fh.readline().split(",")]
+    return "filename" in header and "label" in header
+
+
+def load_test_set(folder):
+    """DFDC's public test set -> (table, dropped); every row split "test"."""
+    table, dropped = read_manifest(Path(folder) / TEST_LABELS, path_column="filename",
+                                   dataset=DATASET, split="test")
+    table["method"] = table.label.map({0: "original", 1: "unknown"})
     return table, dropped

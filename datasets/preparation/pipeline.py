@@ -1,17 +1,26 @@
-"""DFDC folders -> balanced, leak-free videos CSV + face cache + report (resumable, shardable).
+"""Any supported layout -> leak-free videos CSV + face cache + report (resumable, shardable).
 
 Output (out_dir):
   faces/<part>/<stem>.npz       one face cache per video (datasets/face_cache.py)
   faces/<part>/<stem>.fail.json a video that failed for good (reason); delete it to retry
   videos_df.csv, report.json    written by a run without --shard
-  prepare_config.json           the extraction settings; a rerun with others is refused
+  prepare_config.json           the face settings (FaceConfig), the one place they are written;
+                                a rerun with others is refused
+
+The CSV: the seed's name,label,is_valid, then original, group, part, frames, fps, cache_path,
+fake_kind, source_path, and split (train/val/test), dataset, method, compression. is_valid is
+split == "val"; test rows have is_valid False and split "test", and training must skip them.
+
+A bad item (a video, a metadata entry, a manifest row) is dropped, counted and listed in
+report.json (dropped, dropped_counts); a problem with the whole input, the flags or the machine
+is a UserError, and so is a run that ends with no usable video (report.json is still written).
 
 Resume: a video whose .npz loads (or that has a .fail.json) is skipped, so rerunning the same
 command after a crash only does the rest. Writes are atomic, so a killed run leaves at most a
 hidden temp file, which is never read and is removed by the next run without --shard.
 
 Shards: `--shard i/n` extracts faces of the videos whose index (in name order, after balancing)
-is i mod n, and writes nothing else. Balance and split are deterministic from the metadata and
+is i mod n, and writes nothing else. Balance and split are deterministic from the inputs and
 the seed, so every shard agrees on the list. When all shards are done, the same command without
 --shard finds every video cached and writes the CSV and the report (it also does any video a
 shard missed).
@@ -21,48 +30,71 @@ import multiprocessing
 import os
 import sys
 from collections import Counter
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from tqdm import tqdm
 
 from datasets import face_cache
-from datasets.preparation.dfdc import load_metadata
+from args import FACE_DETECTORS, FaceConfig, PrepareConfig
 from datasets.preparation.faces import extract_faces
-from datasets.splits import add_groups, balance_videos, class_weights, split_counts, split_videos
+from datasets.preparation.ffpp import check_pairs
+from datasets.preparation.layouts import drawn_test_fractions, read_inputs
+from datasets.splits import balance_videos, class_weights, split_counts, split_videos
 from utils.atomic import remove_temp_files, write_text_atomic
+from utils.device import resolve_device
 from utils.errors import SampleError, UserError
 
 CSV_COLUMNS = ["name", "label", "is_valid", "original", "group", "part", "frames", "fps",
-               "cache_path", "fake_kind", "source_path"]
-DETECTORS = ("mtcnn", "none")
+               "cache_path", "fake_kind", "source_path", "split", "dataset", "method", "compression"]
+DETECTORS = FACE_DETECTORS
 SETTINGS_BEFORE_CENTER_FRACTION = dict(center_fraction=1.0)  # folders prepared before it existed
 
 
-def prepare_dataset(inputs, out_dir, *, n_windows=4, window_len=8, size=224, face_detector="mtcnn",
-                    center_fraction=1.0, balance="pair", split_by="original", val_fraction=0.2,
-                    val_parts=None, seed=0, workers=2, shard=(0, 1), device=None, min_frames=1,
-                    verbose=True):
-    """Prepare DFDC folders (see the module doc) -> report dict (also written to report.json)."""
-    settings = dict(n_windows=int(n_windows), window_len=int(window_len), size=int(size),
-                    face_detector=face_detector, center_fraction=float(center_fraction),
-                    min_frames=int(min_frames))
-    shard = _check_args(settings, workers, shard)
-    out_dir = Path(out_dir)
-    _claim_out_dir(out_dir, settings)
+def make_configs(**options):
+    """Keyword options (FaceConfig and PrepareConfig fields) -> (FaceConfig, PrepareConfig).
 
-    table, dropped = load_metadata(inputs)
+    Both validate on construction (one-line UserError); an unknown option is a TypeError."""
+    face_names = {f.name for f in fields(FaceConfig)}
+    prep = {k: v for k, v in options.items() if k not in face_names}
+    if isinstance(prep.get("shard"), (tuple, list)):
+        prep["shard"] = "/".join(map(str, prep["shard"]))
+    for key in ("val_parts", "methods"):
+        if prep.get(key) is not None:
+            prep[key] = tuple(prep[key])
+    return (FaceConfig(**{k: v for k, v in options.items() if k in face_names}),
+            PrepareConfig(**prep))
+
+
+def prepare_dataset(inputs, out_dir, *, verbose=True, **options):
+    """Prepare `inputs` (see the module doc) with FaceConfig/PrepareConfig fields as keywords ->
+    report dict (also written to report.json)."""
+    face, prep = make_configs(**options)
+    return run_prepare(inputs, out_dir, face, prep, verbose=verbose)
+
+
+def run_prepare(inputs, out_dir, face, prep, verbose=True):
+    """prepare_dataset with the two config dataclasses."""
+    shard = parse_shard(prep.shard)
+    device = str(resolve_device(prep.device or "auto"))  # a bad device is one line, before any work
+    settings = asdict(face)
+    out_dir = Path(out_dir)
+    table, dropped, layouts = read_inputs(inputs, prep.format, prep.compression, prep.methods)
     if table.empty:
         first = f" (first: {dropped[0]['name']}: {dropped[0]['reason']})" if dropped else ""
-        raise UserError(f"none of the {len(dropped)} videos listed in the metadata of "
-                        f"{', '.join(map(str, inputs))} can be used{first}; check the input folders")
-    table, balance_info = balance_videos(add_groups(table), balance, seed)
-    table = split_videos(table, split_by, val_fraction, val_parts, seed)
+        raise UserError(f"none of the {len(dropped)} videos listed in {', '.join(map(str, inputs))} "
+                        f"can be used{first}; check the inputs")
+    _claim_out_dir(out_dir, settings)
+    table, balance_info = balance_videos(table, prep.balance, prep.seed)
+    table = split_videos(table, prep.split_by, prep.val_fraction, prep.val_parts, prep.seed,
+                         drawn_test_fractions(table, prep.test_fraction))
+    check_pairs(table)  # FF++: no pair crosses the split (split_videos checked the groups)
 
     if shard[1] == 1:
         remove_temp_files(out_dir / "faces", recursive=True)  # only when no shard may be running
     tasks = [_task(row, out_dir, settings, device) for i, row in enumerate(table.itertuples())
              if i % shard[1] == shard[0]]
-    results = _run_tasks(tasks, workers, verbose, desc=_bar_name(shard))
+    results = _run_tasks(tasks, prep.workers, verbose, desc=_bar_name(shard))
 
     if shard[1] > 1:
         report = dict(shard=f"{shard[0]}/{shard[1]}", n_videos=len(tasks),
@@ -75,30 +107,16 @@ def prepare_dataset(inputs, out_dir, *, n_windows=4, window_len=8, size=224, fac
         return report
 
     csv, failed = _csv_rows(table, results)
-    report = _report(csv, dropped + failed, balance_info, settings,
-                     dict(balance=balance, split_by=split_by, val_fraction=val_fraction,
-                          val_parts=val_parts, seed=seed, inputs=[str(p) for p in inputs]))
-    write_text_atomic(out_dir / "videos_df.csv", csv.to_csv(index=False))
+    options = dict(asdict(prep), inputs=[str(p) for p in inputs], layouts=layouts)
+    report = _report(csv, dropped + failed, balance_info, options)
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2))
+    if csv.empty:  # the caches stay for a rerun; an empty CSV would only fail later, in training
+        raise UserError(f"prepared 0 videos: every one was dropped ({_counts_text(report['dropped_counts'])}); "
+                        f"see {out_dir / 'report.json'}")
+    write_text_atomic(out_dir / "videos_df.csv", csv.to_csv(index=False))
     if verbose:
         print(format_summary(report, out_dir))
     return report
-
-
-def _check_args(settings, workers, shard):
-    if settings["n_windows"] < 1 or settings["window_len"] < 1:
-        raise UserError("--n_windows and --window_len must be >= 1, e.g. 4 and 8")
-    if settings["size"] < 8:
-        raise UserError(f"--size {settings['size']} is too small; use >= 8 (default 224)")
-    if settings["face_detector"] not in DETECTORS:
-        raise UserError(f"--face_detector {settings['face_detector']!r} is unknown; use mtcnn or none")
-    if not 0 < settings["center_fraction"] <= 1:
-        raise UserError(f"--center_fraction {settings['center_fraction']} must be in (0, 1]")
-    if settings["center_fraction"] != 1 and settings["face_detector"] != "none":
-        raise UserError("--center_fraction crops whole frames; it needs --face_detector none")
-    if int(workers) < 1:
-        raise UserError(f"--workers {workers} must be >= 1")
-    return parse_shard(shard if isinstance(shard, str) else f"{shard[0]}/{shard[1]}")
 
 
 def parse_shard(text):
@@ -240,22 +258,30 @@ def _csv_rows(table, results):
     return ok[CSV_COLUMNS].reset_index(drop=True), failed
 
 
-def _report(csv, dropped, balance_info, settings, options):
+def _report(csv, dropped, balance_info, options):
     weights_train = balance_info["class_weights"]
     if len(csv):
-        weights_train = class_weights(csv[~csv.is_valid].label)
+        weights_train = class_weights(csv[csv.split == "train"].label)
+    by = {}
+    for key in ("dataset", "method"):
+        by[key] = {str(k): int(v) for k, v in csv.groupby(key).size().items()} if len(csv) else {}
     return dict(counts=split_counts(csv), n_videos=len(csv),
                 dropped_counts=dict(sorted(Counter(d["reason"] for d in dropped).items())),
-                dropped=sorted(dropped, key=lambda d: d["name"]),
+                dropped=sorted(dropped, key=lambda d: (d["name"], d["reason"], d["detail"])),
                 class_weights=weights_train, class_weights_order=["REAL", "FAKE"],
-                balance=balance_info, config=settings, options=options)
+                videos_by_dataset=by["dataset"], videos_by_method=by["method"],
+                balance=balance_info, options=options)
+
+
+def _counts_text(counts):
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
 
 
 def format_summary(report, out_dir):
     c = report["counts"]
-    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped_counts"].items()) or "none"
-    return (f"prepared {report['n_videos']} videos: train {c['train']['REAL']} REAL / "
-            f"{c['train']['FAKE']} FAKE, val {c['val']['REAL']} REAL / {c['val']['FAKE']} FAKE\n"
-            f"dropped: {dropped}\n"
+    sides = ", ".join(f"{side} {c[side]['REAL']} REAL / {c[side]['FAKE']} FAKE" for side in c
+                      if side != "test" or sum(c[side].values()))
+    return (f"prepared {report['n_videos']} videos: {sides}\n"
+            f"dropped: {_counts_text(report['dropped_counts'])}\n"
             f"wrote {Path(out_dir) / 'videos_df.csv'}, {Path(out_dir) / 'report.json'}, "
             f"{Path(out_dir) / 'faces'}/")
