@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from utils.errors import UserError
+from utils.paths import is_safe_relative
 
 REQUIRED = ("name", "label", "is_valid")
 LABEL_WORDS = {"0": 0, "1": 1, "real": 0, "fake": 1, "0.0": 0, "1.0": 1}
@@ -28,13 +29,6 @@ def resolve_csv(root_dir, csv_file):
             if path.is_file():
                 return path
     raise UserError(f"no videos CSV {csv_file!r} in {root_dir}; make one with prepare.py or pass --csv_file")
-
-
-def is_safe_relative(path_text):
-    """True for a relative path that stays inside its root (no absolute path, no '..')."""
-    text = str(path_text).replace("\\", "/")
-    p = PurePosixPath(text)
-    return bool(text) and not p.is_absolute() and ".." not in p.parts and ":" not in p.parts[0]
 
 
 def _parse_column(series, words, what, path):

@@ -25,7 +25,8 @@ from bad_inputs import (BAD_CACHES, BAD_FOLDERS, BAD_VIDEOS, GOOD_VIDEOS, SHORT_
 from conftest import make_cache_dataset, scratch_dir
 from datasets.preparation.predict_inputs import find_videos
 from datasets.preparation.pipeline import prepare_dataset
-from datasets.videos_csv import is_safe_relative, read_videos_csv
+from datasets.videos_csv import read_videos_csv
+from utils.paths import is_safe_relative
 from args import Config, DataConfig, FaceConfig, ModelConfig
 from models import build_model
 from run_helpers import assert_one_line_error, light_train_argv, run_cli

@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datasets.videos_csv import is_safe_relative, parse_videos_csv, resolve_csv
+from datasets.videos_csv import parse_videos_csv, resolve_csv
+from utils.paths import is_safe_relative
 from utils.errors import UserError
 
 SEED_CSV = ",name,label,is_valid\n0,fake/aaa,1,False\n1,real/bbb,0,True\n"

@@ -14,9 +14,10 @@ videos), conflicting_labels (the list's label disagrees with the video's folder)
 import re
 from pathlib import Path
 
-from datasets.preparation.table import (connected_groups, drop, drop_repeats, is_unsafe_name,
+from datasets.preparation.table import (connected_groups, drop, drop_repeats,
                                         list_videos, make_table, normalise_relpath)
 from utils.errors import UserError
+from utils.paths import is_safe_relative
 
 DATASET = "celebdf"
 METHOD = "Celeb-synthesis"
@@ -88,7 +89,7 @@ def read_test_list(path):
         if len(fields) != 2 or fields[0] not in LIST_LABELS:
             dropped.append(drop(f"{path.name}:{number}", "bad_line", f"{where}: {line[:60]!r} is not "
                                 f"'<1 = REAL | 0 = FAKE> <folder>/<file>'"))
-        elif is_unsafe_name(fields[1]):
+        elif not is_safe_relative(fields[1]):
             dropped.append(drop(fields[1], "unsafe_path", f"{where}: {fields[1][:60]!r} leaves the folder"))
         else:
             entries.append(dict(name=normalise_relpath(fields[1]), label=LIST_LABELS[fields[0]], where=where))

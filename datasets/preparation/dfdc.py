@@ -17,9 +17,10 @@ import json
 from pathlib import Path
 
 from datasets.preparation.manifest import read_manifest
-from datasets.preparation.table import (COLUMNS, drop, drop_repeats, is_file, is_unsafe_name,  # noqa: F401
+from datasets.preparation.table import (COLUMNS, drop, drop_repeats, is_file,  # noqa: F401
                                         make_table, normalise_relpath)
 from utils.errors import UserError
+from utils.paths import is_safe_relative
 
 METADATA = "metadata.json"
 TEST_LABELS = "labels.csv"
@@ -116,9 +117,9 @@ def load_metadata(inputs):
                 dropped.append(drop(name, problem[0], f"{meta}: entry {file!r} {problem[1]}"))
                 continue
             label, original, kind = values
-            if not is_unsafe_name(file):
+            if is_safe_relative(file):
                 file, name = normalise_relpath(file), f"{part}/{normalise_relpath(file)}"
-            if is_unsafe_name(file):
+            if not is_safe_relative(file):
                 dropped.append(drop(name, "unsafe_path", f"{meta}: {file!r} points outside {folder}"))
                 continue
             source = folder / file

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from datasets.preparation.table import (SPLIT_WORDS, drop, drop_repeats, is_file, is_unsafe_name,
+from datasets.preparation.table import (SPLIT_WORDS, drop, drop_repeats, is_file,
                                         make_table, normalise_relpath)
 from datasets.videos_csv import parse_label
 from utils.errors import UserError
+from utils.paths import is_safe_relative
 
 
 def read_csv_text(path):
@@ -45,7 +46,7 @@ def read_manifest(path, path_column="path", dataset=None, split=None):
     for i, row in enumerate(df.to_dict("records")):
         where = f"row {i + 2} of {path}"  # the header is line 1
         raw = str(row[path_column]).strip()
-        if is_unsafe_name(raw):
+        if not is_safe_relative(raw):
             dropped.append(drop(f"{root.name}/{raw}", "unsafe_path", f"{where}: {raw!r} leaves {root}"))
             continue
         rel = normalise_relpath(raw)

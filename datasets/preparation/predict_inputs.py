@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from datasets.preparation.dfdc import is_unsafe_name, parse_entry, read_metadata_json
+from datasets.preparation.dfdc import parse_entry, read_metadata_json
 from datasets.videos_csv import LABEL_WORDS
 from utils.errors import UserError
+from utils.paths import is_safe_relative
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 NAME_COLUMNS = ("filename", "name", "path")  # submission format, videos CSV, samples/labels.csv
@@ -35,7 +36,7 @@ def _label(value, where):
 
 
 def _inside(root, name):
-    return None if is_unsafe_name(str(name)) else root / name
+    return None if not is_safe_relative(str(name)) else root / name
 
 
 def dfdc_part(folder, prefix=""):

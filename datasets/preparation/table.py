@@ -64,13 +64,6 @@ def drop_repeats(rows):
     return kept, dropped
 
 
-def is_unsafe_name(name):
-    """True if a listed name could point outside its folder (absolute, '..', drive, NUL)."""
-    norm = os.path.normpath(name.replace("\\", "/"))
-    return (name == "" or "\0" in name or os.path.isabs(norm) or norm == ".."
-            or norm.startswith("../") or (len(name) > 1 and name[1] == ":"))
-
-
 def normalise_relpath(text):
     """One spelling per file: 'videos/x.mp4', './videos/x.mp4' and 'videos//x.mp4' are the same."""
     return str(PurePosixPath(os.path.normpath(str(text).strip().replace("\\", "/"))))
