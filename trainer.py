@@ -1,7 +1,6 @@
 """The epoch loop: train_one_epoch, evaluate, and fit, which trains and hands each epoch to the
 run writer (utils/run_writer.py: the run folder, its checkpoints and tables)."""
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,7 +13,8 @@ from utils.bad_samples import bad_sample_rows, check_bad_share, describe
 from utils.calibration import fit_temperature
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint, unwrap_model
 from utils.device import autocast_for
-from utils.distributed import barrier, broadcast_buffers, gather_objects, uneven_inputs, wrap_model
+from utils.distributed import (barrier, broadcast_buffers, broadcast_object, gather_objects, uneven_inputs,
+                               wrap_model)
 from utils.errors import UserError
 from utils.metrics import DEFAULT_AGGREGATION, aggregate_per_video, metrics_by_group, video_metrics
 from utils.optim import build_optimizer
@@ -234,7 +234,7 @@ def fit(model, data, cfg, dist_info, device, writer=None, resume=None):
             log(f"interrupted in epoch {epoch + 1}; {writer.dir / 'last.pth'} holds epoch {writer.saved_epoch}. "
                 f"Resume with: python train.py <same flags> --resume {writer.dir / 'last.pth'}")
         raise SystemExit(130) from None
-    if state.history and state.best is not None:
+    if state.history:
         finish(model, eval_net, val_loader, device, dist_info, cfg, kinds, criterion.weight, writer, state)
     return state.history
 
@@ -242,8 +242,10 @@ def fit(model, data, cfg, dist_info, device, writer=None, resume=None):
 def finish(model, eval_net, val_loader, device, dist_info, cfg, kinds, loss_weight, writer, state):
     """Calibrate best.pth: fit a temperature on its validation videos, store it in best.pth, and
     write the final results (every rank evaluates: the validation shards are gathered)."""
-    barrier(dist_info)
-    saved = load_checkpoint(Path(cfg.run.save_model_path) / cfg.run.run_name / "best.pth")
+    best = writer.dir / "best.pth" if writer else None
+    saved = broadcast_object(load_checkpoint(best) if best and best.is_file() else None, dist_info)
+    if saved is None:  # no epoch had a finite validation metric
+        return
     load_model_weights(model, saved["model"], "best.pth")
     _, preds = evaluate(eval_net, val_loader, device, dist_info, cfg.train.amp, kinds, loss_weight, dist_info.is_main)
     if writer:

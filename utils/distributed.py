@@ -102,3 +102,12 @@ def wrap_model(model, compile_model, info, device):
         return net, model
     compiled = torch.compile(net)
     return compiled, (torch.compile(model) if info.enabled else compiled)
+
+
+def broadcast_object(obj, info):
+    """Rank 0's `obj` on every rank (a pickled copy; itself without torchrun)."""
+    if not info.enabled:
+        return obj
+    box = [obj if info.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
