@@ -8,6 +8,7 @@ num_frames, centre square resized to crop_size).
 The settings come from a checkpoint's data_config; older or partial configs get defaults.
 """
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,8 +49,16 @@ class ClipSettings:
         )
 
 
-def video_clips(path, settings, device="cpu"):
-    """(clips uint8 (windows, T, S, S, 3) RGB, frame indices (windows, T)) of one video.
+class VideoWindows(NamedTuple):
+    """What video_windows found: the clips plus where they came from (for predict's --report)."""
+    clips: np.ndarray          # uint8 (windows, T, S, S, 3) RGB, what the model scores
+    frame_indices: np.ndarray  # int64 (windows, T) source frame of each clip step
+    boxes: np.ndarray          # float32 (windows, T, 4) face crop region in source pixels (x1, y1, x2, y2)
+    face_rate: float           # fraction of the frames run through the detector with the face
+
+
+def video_windows(path, settings, device="cpu"):
+    """The clips of one video with their frame indices, crop boxes and face rate.
 
     Raises SampleError for a video that cannot be used (unreadable, too short, no face).
     """
@@ -60,9 +69,19 @@ def video_clips(path, settings, device="cpu"):
     if n_windows == 0:
         raise SampleError("too_short", f"{path}: fewer than {settings.window_len} face frames")
     keep = sub_window(settings.window_len, settings.num_frames, None)  # training's centred window
-    clips, indices = [], []
+    clips, indices, boxes = [], [], []
     for w in range(n_windows):
         window = slice(w * settings.window_len, (w + 1) * settings.window_len)
         clips.append(eval_clip(frames[window][keep], settings.crop_size))
         indices.append(np.asarray(faces.frame_indices)[window][keep])
-    return np.stack(clips), np.stack(indices)
+        boxes.append(np.asarray(faces.boxes, np.float32)[window][keep])
+    return VideoWindows(np.stack(clips), np.stack(indices), np.stack(boxes), float(faces.face_rate))
+
+
+def video_clips(path, settings, device="cpu"):
+    """(clips uint8 (windows, T, S, S, 3) RGB, frame indices (windows, T)) of one video.
+
+    Raises SampleError for a video that cannot be used (unreadable, too short, no face).
+    """
+    found = video_windows(path, settings, device)
+    return found.clips, found.frame_indices
