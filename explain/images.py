@@ -6,7 +6,7 @@ from utils.atomic import atomic_path
 
 TILE = 112        # px per frame in a strip: a 64 px crop is too small to read on a screen
 GAP = 2
-FRAME_SIDE = 480  # source frames are shown at most this wide and this high (portrait videos too)
+FRAME_SIDE = 360  # source frames are shown at most this wide and this high (portrait videos too)
 
 
 def strip(images, tile=TILE):

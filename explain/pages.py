@@ -9,7 +9,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 th.sort{cursor:pointer;background:#eef}th.sort:after{content:" \\2195";color:#888}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.fake{color:#b00;font-weight:bold}
 .note{color:#555;font-size:.9em;max-width:60em}.reason{color:#a60;font-weight:bold}
-figure{margin:.6em 0}figcaption{font-size:.9em;color:#444}img{max-width:100%}
+.win{display:flex;gap:1.2em;align-items:flex-start;flex-wrap:wrap}figure{margin:.6em 0}figcaption{font-size:.9em;color:#444}img{max-width:100%}
 </style>"""
 
 # Written on <body> once every image has loaded (or failed): "loaded/total", so a headless
@@ -115,15 +115,16 @@ def video_html(record, timeline, windows, note=""):
     if note:
         parts.append(f"<p class=note>{escape(note)}</p>")
     for w in windows:
-        parts.append(f"<h3>{escape(w['title'])}</h3>")
+        parts.append(f"<h3>{escape(w['title'])}</h3><div class=win>")
         if w["frame"]:
             parts.append(f"<figure><img src=\"{escape(w['frame'])}\" alt=\"source frame\">"
-                         "<figcaption>Source frame (window's middle step), face crop region in green.</figcaption></figure>")
+                         "<figcaption>Source frame (window's middle step),<br>face crop region in green.</figcaption></figure>")
         else:
             parts.append("<p class=note>The source frame could not be decoded.</p>")
-        parts.append(f"<figure><img src=\"{escape(w['faces'])}\" alt=\"face crops\">"
+        parts.append(f"<div><figure><img src=\"{escape(w['faces'])}\" alt=\"face crops\">"
                      "<figcaption>Face crops as the model saw them, in time order.</figcaption></figure>")
         for title, src in w["cams"]:
             parts.append(f"<figure><img src=\"{escape(src)}\" alt=\"Grad-CAM {escape(title)}\">"
                          f"<figcaption>Grad-CAM, {escape(title)}.</figcaption></figure>")
+        parts.append("</div></div>")
     return page(r.name, "\n".join(parts))
