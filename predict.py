@@ -26,10 +26,8 @@ import torch
 from tqdm import tqdm
 
 from args import DataConfig, FaceConfig, ModelConfig
-from datasets.clips import evaluation_clips
-from datasets.face_cache import face_cache_in_memory
-from datasets.preparation.faces import extract_faces
 from datasets.preparation.predict_inputs import find_videos
+from datasets.preparation.video_windows import video_windows
 from models import rebuild_model
 from utils.atomic import atomic_path, write_text_atomic
 from utils.checkpoint import load_checkpoint, load_model_weights
@@ -97,17 +95,6 @@ def load_detector(path, device):
     return Detector(model.to(device).eval(), data, faces, temperature)
 
 
-def video_clips(path, detector, device):
-    """(clips (windows, T, S, S, 3), frame indices (windows, T), face rate) of one video, cut as
-    prepare.py cuts it and built into clips as validation builds them."""
-    f = detector.faces
-    crops = extract_faces(path, f.n_windows, f.window_len, size=f.size, detector=f.face_detector, device=device,
-                          min_frames=f.min_frames, center_fraction=f.center_fraction)
-    cache = face_cache_in_memory(crops.frames, crops.boxes, crops.frame_indices, crops.fps, crops.window_len)
-    clips, indices = evaluation_clips(cache, detector.data.num_frames, detector.data.crop_size)
-    return clips, indices, crops
-
-
 @torch.inference_mode()
 def clip_logits(model, clips, device, batch_size, per_step=False):
     """Logits of uint8 clips (N, T, H, W, 3): (N, 2), or (N, T, 2) per time step."""
@@ -117,12 +104,12 @@ def clip_logits(model, clips, device, batch_size, per_step=False):
     return torch.cat(out).float().cpu().numpy()
 
 
-def usable(clips, crops, faces):
+def usable(windows, faces):
     """A video must show something: frames that vary and at least one whole window (whatever the
     detector: with none, an all-black or a 2-frame video would otherwise get a confident score)."""
-    if crops.n_frames < faces.window_len:
-        raise SampleError("too_short", f"{crops.n_frames} decodable frames, fewer than a window of {faces.window_len}")
-    if float(clips.std()) < BLANK_STD:
+    if windows.n_frames < faces.window_len:
+        raise SampleError("too_short", f"{windows.n_frames} decodable frames, fewer than a window of {faces.window_len}")
+    if float(windows.clips.std()) < BLANK_STD:
         raise SampleError("blank", "the face crops hold no picture (a constant colour)")
 
 
@@ -135,9 +122,9 @@ def score_videos(detector, rows, device, args, timeline_row=None):
         try:
             if row.path is None:
                 raise SampleError("unsafe_path", row.name)
-            clips, frames, crops = video_clips(row.path, detector, device)
-            face_rate = crops.face_rate
-            usable(clips, crops, detector.faces)
+            windows = video_windows(row.path, detector.faces, detector.data, device)
+            clips, frames, face_rate = windows.clips, windows.frame_indices, windows.face_rate
+            usable(windows, detector.faces)
             logits = clip_logits(detector.model, clips, device, args.batch_size) / detector.temperature
             probs.append(float(aggregate_per_video([0] * len(logits), logits, DEFAULT_AGGREGATION)[1][0]))
             reasons.append("low_face_rate" if face_rate < args.min_face_rate else "")

@@ -15,12 +15,14 @@ def evaluation_clip(frames, num_frames, crop_size):
 
 
 def evaluation_clips(cache, num_frames, crop_size):
-    """Every window of a FaceCache (read from disk, or built in memory by predict) -> (windows, T, S, S, 3),
-    with the source frame indices (windows, T)."""
+    """Every window of a FaceCache (read from disk, or built in memory by predict) -> clips
+    (windows, T, S, S, 3), with each step's source frame index (windows, T) and face crop region
+    in source pixels (windows, T, 4)."""
     keep = sub_window(cache.window_len, num_frames, None)
-    clips, indices = [], []
+    clips, indices, boxes = [], [], []
     for w in range(cache.n_windows):
         window = slice(w * cache.window_len, (w + 1) * cache.window_len)
         clips.append(evaluation_clip(cache.frames[window], num_frames, crop_size))
         indices.append(np.asarray(cache.frame_indices)[window][keep])
-    return np.stack(clips), np.stack(indices)
+        boxes.append(np.asarray(cache.boxes, np.float32)[window][keep])
+    return np.stack(clips), np.stack(indices), np.stack(boxes)

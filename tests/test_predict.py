@@ -249,6 +249,7 @@ def test_predict_scores_a_video_as_training_evaluation_does(tmp_path):
     from datasets import build_video_datasets
     from datasets.demo.generator import make_demo_dataset
     from datasets.preparation.pipeline import prepare_dataset
+    from datasets.preparation.video_windows import video_windows
     from datasets.video_dataset import collate_clips
     from utils.metrics import aggregate_per_video
 
@@ -266,7 +267,7 @@ def test_predict_scores_a_video_as_training_evaluation_does(tmp_path):
     detector = predict.Detector(model, data_cfg, FaceConfig(**data.faces), 1.0)  # what the checkpoint holds
     got = []
     for video in videos:
-        clips, _, _ = predict.video_clips(data.val.table.iloc[video]["source_path"], detector, "cpu")
+        clips = video_windows(data.val.table.iloc[video]["source_path"], detector.faces, detector.data, "cpu").clips
         got.append(aggregate_per_video([0] * len(clips), predict.clip_logits(model, clips, "cpu", 8))[1][0])
     assert len(videos) >= 2
     assert got == pytest.approx(expected.tolist(), abs=1e-6)  # batch composition changes the last bits
