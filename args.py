@@ -183,6 +183,8 @@ class RunConfig(Settings):
                                       "input and a timestamp)")
     save_model_path: str = setting(str(PROJECT_DIR / "checkpoints"), "where run folders are written")
     log_interval: int = setting(10, "batches between training log lines", check=at_least(1))
+    tensorboard: bool = setting(True, "write TensorBoard event files into the run folder (tensorboard --logdir "
+                                "checkpoints/): losses, metrics, learning rate, speed, curves and a few validation clips")
     config: Optional[str] = setting(None, "a YAML file of settings (flag names as keys, flat or under data/model/"
                                     "train/run); flags given on the command line override it")
 
@@ -399,7 +401,7 @@ def check_paths(cfg):
 
 # Settings a resumed run may change: they do not change what was learned so far.
 SAFE_ON_RESUME = {"epochs", "workers", "max_bad_fraction", "keep_epochs", "log_interval", "device", "compile",
-                  "root_dir", "save_model_path"}
+                  "root_dir", "save_model_path", "tensorboard"}
 
 
 def resume_config(cli, saved, given):

@@ -17,7 +17,7 @@ import json
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from tqdm import tqdm
 from args import DataConfig, FaceConfig, ModelConfig
 from datasets.preparation.predict_inputs import find_videos
 from datasets.preparation.video_windows import video_windows
+from explain import ReportWriter, VideoRecord
 from models import rebuild_model
 from utils.atomic import atomic_path, write_text_atomic
 from utils.checkpoint import load_checkpoint, load_model_weights
@@ -52,6 +53,11 @@ def build_parser():
     p.add_argument("--min_face_rate", type=float, default=0.5,
                    help="a scored video whose face was found in fewer of the sampled frames than this gets the "
                    "reason low_face_rate (its score stands)")
+    p.add_argument("--report", metavar="DIR", help="also write an HTML report into DIR (new or empty): a page per video "
+                   "with its windows' P(fake), face crops and Grad-CAM heatmaps of each stream (explain/)")
+    p.add_argument("--report_pages", choices=("all", "flagged"), default="all",
+                   help="pages for every video, or only for flagged ones (P(fake) >= 0.5, or not scored)")
+    p.add_argument("--overwrite", action="store_true", help="let --report write over an earlier report in DIR")
     p.add_argument("--timeline", metavar="VIDEO", help="also plot P(fake) per frame of this input video")
     return p
 
@@ -78,6 +84,7 @@ def check_args(args):
 class Detector:
     """A checkpoint made ready to score: the model and every setting it was trained with."""
     model: torch.nn.Module
+    model_config: ModelConfig
     data: DataConfig  # num_frames, crop_size of the clips
     faces: FaceConfig  # how faces are cut from a video
     temperature: float  # fitted on validation after training (1.0: uncalibrated)
@@ -87,12 +94,13 @@ def load_detector(path, device):
     """The model and clip settings of a checkpoint; nothing is taken from the command line."""
     ckpt = load_checkpoint(path)  # weights_only; UserError when missing, unsafe, not ours or too old
     config = ckpt["config"]
-    model = rebuild_model(ModelConfig.from_dict(config.get("model", {}), f"{path}'s model config"))
+    model_config = ModelConfig.from_dict(config.get("model", {}), f"{path}'s model config")
+    model = rebuild_model(model_config)
     load_model_weights(model, ckpt["model"], path)
     data = DataConfig.from_dict(config.get("data", {}), f"{path}'s data config")
     faces = FaceConfig.from_dict(ckpt.get("faces") or {}, f"{path}'s face config")
     temperature = float((ckpt.get("calibration") or {}).get("temperature", 1.0))
-    return Detector(model.to(device).eval(), data, faces, temperature)
+    return Detector(model.to(device).eval(), model_config, data, faces, temperature)
 
 
 @torch.inference_mode()
@@ -113,12 +121,13 @@ def usable(windows, faces):
         raise SampleError("blank", "the face crops hold no picture (a constant colour)")
 
 
-def score_videos(detector, rows, device, args, timeline_row=None):
+def score_videos(detector, rows, device, args, timeline_row=None, report=None):
     """P(fake), reason ("" when scored normally) and face rate per video; the timeline video's
-    per-frame scores."""
+    per-frame scores. With a report (explain.ReportWriter), each video's page is written as it
+    is scored: its heatmaps cost time only then."""
     probs, reasons, face_rates, timeline = [], [], [], None
     for row in tqdm(rows, desc="videos", unit="video"):
-        face_rate = float("nan")
+        face_rate, record = float("nan"), None
         try:
             if row.path is None:
                 raise SampleError("unsafe_path", row.name)
@@ -128,6 +137,8 @@ def score_videos(detector, rows, device, args, timeline_row=None):
             logits = clip_logits(detector.model, clips, device, args.batch_size) / detector.temperature
             probs.append(float(aggregate_per_video([0] * len(logits), logits, DEFAULT_AGGREGATION)[1][0]))
             reasons.append("low_face_rate" if face_rate < args.min_face_rate else "")
+            if report is not None:
+                record = VideoRecord.from_windows(row.name, probs[-1], windows, logits, source=row.path, label=row.label)
             if row is timeline_row:
                 steps = clip_logits(detector.model, clips, device, args.batch_size, per_step=True) / detector.temperature
                 timeline = (torch.softmax(torch.from_numpy(steps), -1)[..., 1].numpy(), frames)
@@ -138,6 +149,8 @@ def score_videos(detector, rows, device, args, timeline_row=None):
             tqdm.write(f"warning: {row.name}: {type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}")
             probs.append(args.fallback)
             reasons.append("error")
+        if report is not None:
+            report.add(record or VideoRecord.fallback(row.name, probs[-1], reasons[-1], source=row.path, label=row.label))
         face_rates.append(face_rate)
     return probs, reasons, face_rates, timeline
 
@@ -181,8 +194,14 @@ def main(argv=None):
     detector = load_detector(args.checkpoint, device)
     rows = find_videos(args.inputs)
     timeline_row = pick_timeline_row(rows, args.timeline)
+    report = None
+    if args.report:  # made before scoring: a folder it may not use fails at once
+        meta = dict(checkpoint=str(args.checkpoint), model=asdict(detector.model_config), faces=asdict(detector.faces),
+                    temperature=detector.temperature, fallback=args.fallback)
+        report = ReportWriter(args.report, meta, model=detector.model, device=device, pages=args.report_pages,
+                              overwrite=args.overwrite)
     start, cpu_start = time.perf_counter(), time.process_time()
-    probs, reasons, face_rates, timeline = score_videos(detector, rows, device, args, timeline_row)
+    probs, reasons, face_rates, timeline = score_videos(detector, rows, device, args, timeline_row, report)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     out = Path(args.out)
     write_submission(out, rows, probs, reasons, face_rates)
@@ -199,6 +218,8 @@ def main(argv=None):
         print(f"timeline of {timeline_row.name}: {path}")
     elif timeline_row is not None:
         print(f"no timeline: {timeline_row.name} could not be scored")
+    if report is not None:
+        print(f"report: {report.close()}")
     # CPU time too: on a shared machine the wall clock also measures the neighbours
     print(f"{seconds / len(rows):.2f} s per video ({len(rows)} videos in {seconds:.1f} s on {device}; "
           f"{cpu / len(rows):.2f} s of CPU time per video)")

@@ -64,7 +64,7 @@ def main(argv=None):
             if dist_info.is_main:
                 tcfg = cfg.train
                 writer = RunWriter(cfg.run.save_model_path, cfg.run.run_name, saved is not None, tcfg.eval_metric,
-                                   EVAL_METRICS[tcfg.eval_metric], tcfg.keep_epochs)
+                                   EVAL_METRICS[tcfg.eval_metric], tcfg.keep_epochs, cfg.run.tensorboard)
                 writer.write_config(cfg.to_dict())
             barrier(dist_info)
             fit(model, data, cfg, dist_info, device, writer, saved)

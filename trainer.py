@@ -24,6 +24,9 @@ from utils.schedule import LRPlan, set_lr
 from utils.seeding import epoch_seed
 
 
+TB_CLIPS_EVERY = 5  # epochs between the validation clips shown in TensorBoard
+
+
 class NonFiniteLoss(UserError):
     pass
 
@@ -228,6 +231,8 @@ def fit(model, data, cfg, dist_info, device, writer=None, resume=None):
                                   state.resume_checkpoint(model, optimizer, scaler, cfg, data.faces), improved,
                                   state.history, state.timing, state.bad_rows, val_rows(data.val, preds))
                 log(format_epoch(row, state.timing[-1], train_bad + preds["bad"]))
+                if (epoch + 1) % TB_CLIPS_EVERY == 0 or epoch + 1 == tcfg.epochs:
+                    writer.tensorboard.clips(epoch + 1, *sample_clips(data.val, preds))
             barrier(dist_info)
     except KeyboardInterrupt:
         if writer:
@@ -255,6 +260,18 @@ def finish(model, eval_net, val_loader, device, dist_info, cfg, kinds, loss_weig
         writer.log(f"done: {writer.dir} (best validation {cfg.train.eval_metric} {state.best:.4f}; calibration: "
                    f"temperature {calibration['temperature']:.3f}, log loss {calibration['log_loss_before']:.4f} -> "
                    f"{calibration['log_loss_after']:.4f}, ECE {calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f})")
+
+
+def sample_clips(val_data, preds, per_class=2):
+    """A few validation clips (each video's first window) with their P(fake), for TensorBoard."""
+    chosen = [i for c in (0, 1) for i in np.flatnonzero(preds["label"] == c)[:per_class]]
+    videos = [int(preds["video"][i]) for i in chosen]
+    items = [val_data[v * val_data.n_windows] for v in videos]  # evaluation items: windows of a video in a row
+    clips = [it["clip"].numpy() for it in items if it["ok"]]
+    keep = [i for i, it in zip(chosen, items) if it["ok"]]
+    names = val_data.names
+    return (np.stack(clips) if clips else np.zeros((0, 1, 3, 8, 8), np.uint8), preds["prob"][keep],
+            preds["label"][keep], [names[int(preds["video"][i])] for i in keep])
 
 
 def val_rows(val_data, preds):

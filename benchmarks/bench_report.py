@@ -33,7 +33,7 @@ UNTRAINED = ModelConfig(temporal="gru", embed_dim=64, hidden_size=32, input_mode
 def load(checkpoint):
     if checkpoint is None:
         torch.manual_seed(0)
-        detector = Detector(build_model(UNTRAINED).eval(), DataConfig(num_frames=8, crop_size=64),
+        detector = Detector(build_model(UNTRAINED).eval(), UNTRAINED, DataConfig(num_frames=8, crop_size=64),
                             FaceConfig(n_windows=4, window_len=8, size=128), 1.0)
         return detector, dict(model="UNTRAINED " + json.dumps(asdict(UNTRAINED)), checkpoint="none (benchmark)")
     detector = load_detector(checkpoint, torch.device("cpu"))

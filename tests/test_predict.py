@@ -264,7 +264,7 @@ def test_predict_scores_a_video_as_training_evaluation_does(tmp_path):
     batch = collate_clips([data.val[i] for i in range(len(data.val))])
     with torch.inference_mode():
         videos, expected = aggregate_per_video(batch["video"].numpy(), model(batch["clip"]).numpy())
-    detector = predict.Detector(model, data_cfg, FaceConfig(**data.faces), 1.0)  # what the checkpoint holds
+    detector = predict.Detector(model, SMALL_MODEL, data_cfg, FaceConfig(**data.faces), 1.0)  # what the checkpoint holds
     got = []
     for video in videos:
         clips = video_windows(data.val.table.iloc[video]["source_path"], detector.faces, detector.data, "cpu").clips

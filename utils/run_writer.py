@@ -31,6 +31,7 @@ from utils.atomic import link_atomic, remove_temp_files, write_text_atomic
 from utils.checkpoint import save_checkpoint
 from utils.errors import UserError
 from utils.plots import plot_curves, plot_roc, plot_score_hist
+from utils.tensorboard_log import TensorBoardLog
 
 LOCK = ".lock"
 
@@ -91,7 +92,7 @@ class RunWriter:
     """Owns one run folder: its lock, its checkpoints and its tables. Only the main process has one."""
 
     def __init__(self, save_root, run_name, resuming, eval_metric="val_log_loss", higher_is_better=False,
-                 keep_epochs=2):
+                 keep_epochs=2, tensorboard=True):
         self.dir = Path(save_root) / run_name
         if (self.dir / "metrics.csv").exists() and not resuming:
             raise UserError(f"{self.dir} already holds a run; pass --resume {self.dir / 'last.pth'} or another --run_name")
@@ -106,8 +107,10 @@ class RunWriter:
         self.log = RunLog(self.dir / "log.txt")
         self.eval_metric, self.higher_is_better, self.keep_epochs = eval_metric, higher_is_better, keep_epochs
         self.saved_epoch = 0  # what last.pth holds, as far as this process knows
+        self.tensorboard = TensorBoardLog(self.dir / "tensorboard", enabled=tensorboard)
 
     def close(self):
+        self.tensorboard.close()
         if self._lock is not None:
             self._lock.close()
             self._lock = None
@@ -143,6 +146,7 @@ class RunWriter:
             write_table(self.dir / "timing.csv", timing)
             self.write_bad_samples(bad_rows)
             plot_curves(history, self.dir / "curves.png")
+            self.tensorboard.epoch(epoch, history[-1], timing[-1], curves=self.dir / "curves.png")
         except OSError as err:  # a full disk: the files already there are intact (atomic writes)
             raise UserError(f"cannot write epoch {epoch}'s checkpoint and tables to {self.dir} ({err.strerror or err}); "
                             f"free some space, then continue with --resume {self.dir / 'last.pth'}") from None
