@@ -13,6 +13,7 @@ import torch
 from utils.errors import UserError
 
 STREAMS = "encoder.streams."
+MAX_IGNORED = 4  # a classifier: weight and bias, sometimes a second layer
 FILE_KINDS = "a state_dict file (.pth/.bin/.safetensors) or a checkpoint of this tool"
 
 
@@ -83,12 +84,16 @@ def load_into(trunk, state, path, label):
         if converted is not None and len(_match(converted, target)[0]) > len(fits):
             state = converted
             fits, differ = _match(state, target)
-    if differ or len(fits) < len(target) / 2:
-        raise UserError(f"--backbone_weights {path} does not fit {label}: {len(fits)} of {len(target)} tensors "
-                        f"match, {len(differ)} differ in shape{_examples(differ)}; give weights of that architecture")
-    trunk.load_state_dict(fits, strict=False)
     missing = sorted(set(target) - set(fits))
     ignored = sorted(set(state) - set(target))
+    # beyond a classifier, tensors the encoder has no place for mean a larger model (resnet34's
+    # blocks hold resnet18's keys and more)
+    extra = len(ignored) > max(MAX_IGNORED, len(target) // 10)
+    if differ or extra or len(fits) < len(target) / 2:
+        raise UserError(f"--backbone_weights {path} does not fit {label}: {len(fits)} of {len(target)} tensors "
+                        f"match, {len(differ)} differ in shape{_examples(differ)}, {len(ignored)} have no place"
+                        f"{_examples(ignored) if not differ else ''}; give weights of that architecture")
+    trunk.load_state_dict(fits, strict=False)
     print(f"backbone weights {path} -> {label}: loaded {len(fits)} of {len(target)} tensors; missing "
           f"{len(missing)}{_examples(missing)}; ignored {len(ignored)} not in the encoder{_examples(ignored)}",
           flush=True)

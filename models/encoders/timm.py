@@ -45,8 +45,9 @@ def check_name(arch):
             timm.models.get_pretrained_cfg(arch)
         except RuntimeError:
             tags = [n.partition(".")[2] for n in timm.list_pretrained(f"{base}.*")]
+            close = difflib.get_close_matches(tag, tags, n=3, cutoff=0.3) or tags[:6]
             raise UserError(f"--model_name {PREFIX}{arch}: timm has no weights tagged {tag!r} for {base}; "
-                            f"tags: {', '.join(tags[:6]) or 'none'}") from None
+                            f"closest tags: {', '.join(close) or 'none'}") from None
 
 
 def _hf_filenames(cfg):
