@@ -209,12 +209,13 @@ def parse_args(argv=None):
     p.add_argument("--peak_tflops", type=float, default=None, help="the accelerator's dense bf16 peak (H100/H200 known)")
     p.add_argument("--samples", default=str(SAMPLES), help="folder searched for sample mp4 files")
     p.add_argument("--encoders", action="store_true", help="the encoder table instead (see above)")
-    p.add_argument("--encoder_list", default=",".join(ENCODERS), help="comma-separated --model_name values")
+    p.add_argument("--encoder_list", default=None, help="comma-separated --model_name values (default: the 7 of "
+                   "the README's table; --quick: timm/resnet10t)")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
     gpu = device.type == "cuda"
-    if args.quick and args.encoders:
-        args.encoder_list, args.frames = "timm/resnet10t", 2
+    if args.encoder_list is None:
+        args.encoder_list = "timm/resnet10t" if args.quick else ",".join(ENCODERS)
     if args.quick:
         torch.set_num_threads(1)  # tiny tensors: on a busy machine, OpenMP's thread sync costs more than it gains
         args.configs, args.frames, args.load_clips = "resnet18@32", 4, 2

@@ -11,9 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-import timm
 import torch
-from timm.data import resolve_model_data_config
 
 from utils.errors import UserError
 
@@ -22,6 +20,15 @@ from ..fetch import downloading, fix_hint, require_download
 from . import Trunk, register
 
 PREFIX = "timm/"
+
+
+def _timm():
+    """timm, imported on first use: `import models` stays fast, and ResNets work without it."""
+    try:
+        import timm
+    except ImportError:
+        raise UserError("--model_name timm/...: timm is not installed; pip install 'timm>=1.0'") from None
+    return timm
 
 
 def _has_hf_hub():
@@ -34,6 +41,7 @@ def _has_hf_hub():
 
 def check_name(arch):
     """A one-line error with the closest names for a model or tag timm does not know."""
+    timm = _timm()
     base, _, tag = arch.partition(".")
     if not timm.is_model(base):
         names = timm.list_models()
@@ -105,7 +113,7 @@ def _from_url(arch, url):
 
 def pretrained_file(arch):
     """The local file of timm's pretrained weights for `arch`: cached, or downloaded into the cache."""
-    cfg = timm.models.get_pretrained_cfg(arch)
+    cfg = _timm().models.get_pretrained_cfg(arch)
     if cfg is not None and cfg.hf_hub_id and _has_hf_hub():
         return _from_hf(arch, cfg)
     if cfg is not None and cfg.url:
@@ -116,6 +124,7 @@ def pretrained_file(arch):
 
 def _create(arch, **kwargs):
     """Pooled features (num_classes=0); fixed-size models (ViTs) take any crop size a patch divides."""
+    timm = _timm()
     fixed = getattr(timm.models.get_pretrained_cfg(arch), "fixed_input_size", False)
     if fixed:
         try:
@@ -138,6 +147,7 @@ def make_trunk(name, pretrained):
                             f"download it again, {fix_hint()}") from None
     else:
         model = _create(arch)
+    from timm.data import resolve_model_data_config
     data = resolve_model_data_config(model)  # the default pretrained config's: identical without weights
     features = getattr(model, "head_hidden_size", None) or model.num_features
     first_conv = model.pretrained_cfg.get("first_conv")
