@@ -121,11 +121,22 @@ class DataConfig(Settings):
 
 @dataclass(frozen=True)
 class ModelConfig(Settings):
-    model_name: str = setting("resnet18", f"frame encoder: a torchvision ResNet ({', '.join(RESNETS)})",
-                              check=model_name_check)
-    pretrained: bool = setting(False, "start the encoder from its ImageNet weights (torchvision's cache, "
-                               "$TORCH_HOME/hub/checkpoints; nothing is downloaded)")
+    model_name: str = setting("resnet18", f"frame encoder: a torchvision ResNet ({', '.join(RESNETS)}; --pretrained "
+                              "loads IMAGENET1K_V1 for resnet18/34 and the better IMAGENET1K_V2 for resnet50 and up), "
+                              "or timm/<name> for any timm image model (e.g. timm/efficientnet_b4, timm/legacy_xception, "
+                              "timm/convnext_tiny, timm/vit_base_patch16_clip_224.openai; a '.tag' picks timm's weights), "
+                              "normalised with the mean/std of its own pretrained config", check=model_name_check)
+    pretrained: bool = setting(False, "start the encoder from its pretrained weights, loaded by its library (torchvision "
+                               "weights=, timm pretrained=True): from the cache ($TORCH_HOME/hub/checkpoints, or the "
+                               "Hugging Face cache for timm), else downloaded into it; offline with no cached file it "
+                               "stops within seconds, naming the file, the folder and --backbone_weights")
+    backbone_weights: Optional[str] = setting(None, "start the encoder from this local file instead (air-gapped machines; "
+                                              "implies --pretrained, nothing is downloaded): the library's state_dict "
+                                              "(.pth/.bin/.safetensors) or a checkpoint of this tool")
     freeze_backbone: bool = setting(False, "train only the projection, RNN and head; the frozen backbone stays in eval mode")
+    train_norm_only: bool = setting(False, "in the encoder, train only the norm layers' affine parameters (LayerNorm, "
+                                    "BatchNorm, GroupNorm), plus projection, RNN and head (GenD's recipe for CLIP "
+                                    "ViTs); BatchNorm statistics stay frozen (eval mode)")
     encoder_init: Optional[str] = setting(None, "initialise the backbone and projection from a checkpoint (two-stage "
                                           "recipe: a --temporal mean frame model first)")
     input_mode: str = setting("both", "what the backbone sees: RGB frames, differences of consecutive frames, or both",
@@ -143,6 +154,11 @@ class ModelConfig(Settings):
     pooling: str = setting("mean", "pooling of the RNN outputs over time", choices=POOLINGS)
     num_classes: int = setting(2, "output classes; real/fake detection needs 2",
                                check=lambda v: None if v == 2 else "must be 2 (real, fake)")
+
+    def cross_check(self):
+        if self.freeze_backbone and self.train_norm_only:
+            raise UserError("--freeze_backbone and --train_norm_only exclude each other: "
+                            "--train_norm_only already freezes all but the encoder's norm layers")
 
 
 @dataclass(frozen=True)

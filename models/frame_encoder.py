@@ -1,11 +1,12 @@
-"""The per-frame encoder, with the motion stream (issue 8).
+"""The per-frame encoder (any registered trunk family), with the motion stream (issue 8).
 
 Input modes:
   rgb   the normalised frames;
   diff  x_t - x_{t-1} of the normalised frames (flicker and jitter show up here, not in one frame);
   both  RGB and difference, fused before the RNN:
         two_stream  two trunks, their features concatenated per time step (about 2x the cost);
-        early       one trunk whose first conv takes 6 channels (RGB and difference stacked).
+        early       one trunk whose first conv (or patch embedding) takes 6 channels (RGB and
+                    difference stacked).
 
 The first time step has no previous frame: its difference is ZERO ("no change seen yet"). This
 keeps T steps for every mode, so per-step timelines line up with the frames and RGB step t is
@@ -15,7 +16,11 @@ they never mix two clips (or two windows of a video: every window is its own ite
 import torch
 from torch import nn
 
-from .backbones import make_trunk
+from utils.errors import UserError
+
+from .encoders import make_trunk
+from .layers import widen_first_conv
+from .local_weights import load_into, read_weights, stream_state
 
 INPUT_MODES = ("rgb", "diff", "both")
 FUSIONS = ("two_stream", "early")
@@ -40,29 +45,64 @@ def _stream_input(name, clips):
     return diffs if name == "diff" else torch.cat([clips, diffs], dim=2)
 
 
+def _in_channels(state, conv_name):
+    weight = state.get(f"{conv_name}.weight") if conv_name else None
+    return weight.shape[1] if weight is not None and weight.dim() == 4 else None
+
+
+def _first_conv_weight(trunk):
+    return next((p for p in trunk.parameters() if p.dim() == 4), None)
+
+
 class FrameEncoder(nn.Module):
     """Normalised clips (B, T, 3, H, W) -> per-step features (B, T, out_features).
 
-    Every trunk sees all B*T frames as one batch (never a Python loop over time).
+    Every trunk sees all B*T frames as one batch (never a Python loop over time). `mean`, `std`
+    (0..1 scale) and `input_size` (H, W) are those the trunk's weights were trained with.
     """
 
-    def __init__(self, backbone="resnet18", input_mode="rgb", fusion="two_stream",
-                 pretrained=False, weights_path=None):
+    def __init__(self, model_name="resnet18", input_mode="rgb", fusion="two_stream",
+                 pretrained=False, backbone_weights=None):
         super().__init__()
         self.streams = nn.ModuleDict()
         self.out_features = 0
+        saved = read_weights(backbone_weights) if backbone_weights else None
         for name in stream_names(input_mode, fusion):
             copies = 2 if name == "rgb_diff" else 1
-            trunk, features = make_trunk(backbone, pretrained, weights_path, copies)
-            self.streams[name] = trunk
-            self.out_features += features
+            spec = make_trunk(model_name, pretrained and saved is None)  # a local file replaces the library's
+            self.streams[name] = self._prepare(spec, model_name, name, copies, saved, backbone_weights)
+            self.out_features += spec.features
+        self.mean, self.std, self.input_size = spec.mean, spec.std, spec.input_size
+
+    @staticmethod
+    def _prepare(spec, model_name, stream, copies, saved, path):
+        """Load the local weights and widen the first conv for early fusion, in the order the
+        file needs: a 3-channel file before widening, a 6-channel one (this tool's early fusion) after."""
+        trunk, first = spec.module, spec.first_conv
+        if copies > 1 and first is None:
+            raise UserError(f"--fusion early: {model_name} names no first conv in its pretrained config; "
+                            f"use --fusion two_stream")
+        state, picked = stream_state(saved, stream) if saved is not None else (None, None)
+        wide_file = state is not None and _in_channels(state, first) == 3 * copies and copies > 1
+        try:
+            if wide_file:
+                widen_first_conv(trunk, first, copies)
+            if state is not None:
+                label = f"{model_name} stream {stream}" + (f" (from the checkpoint's {picked})" if picked else "")
+                load_into(trunk, state, path, label)
+            if copies > 1 and not wide_file:
+                widen_first_conv(trunk, first, copies)
+        except TypeError as err:  # the first layer is not a plain conv
+            raise UserError(f"--fusion early: {model_name}: {err}; use --fusion two_stream") from None
+        return trunk
 
     def forward(self, clips):
         b, t = clips.shape[:2]
         features = []
         for name, trunk in self.streams.items():
             frames = _stream_input(name, clips).flatten(0, 1)
-            if trunk.conv1.weight.is_contiguous(memory_format=torch.channels_last):
+            weight = _first_conv_weight(trunk)
+            if weight is not None and weight.is_contiguous(memory_format=torch.channels_last):
                 # follow model.to(memory_format=torch.channels_last) for the fast conv kernels
                 frames = frames.contiguous(memory_format=torch.channels_last)
             features.append(trunk(frames).view(b, t, -1))

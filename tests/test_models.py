@@ -1,16 +1,20 @@
-"""models/: shapes, motion stream, freezing, offline ImageNet weights, two-stage init, learning."""
-import argparse
-
+"""models/ with ResNets: shapes, motion stream, freezing, offline ImageNet weights, two-stage init,
+learning. (timm encoders and the weights story: tests/test_encoders.py, tests/test_pretrained.py)"""
 import pytest
 import torch
 from torchvision import models as tv_models
 
-from models import (CHOICES, build_model, frame_differences, get_model, model_config,
-                    model_summary, param_counts, rebuild_model)
-from models.backbones import cached_weights_path
+from args import FUSIONS, POOLINGS, RESNETS, TEMPORALS, ModelConfig
+from models import build_model, frame_differences, model_summary, param_counts, rebuild_model
+from models.encoders.resnet import cached_weights_path
 from utils.errors import UserError
 
 SMALL = dict(embed_dim=32, hidden_size=16, dropout=0.0)  # keeps the heads tiny; trunks dominate
+
+
+def make(**kw):
+    """build_model of a ModelConfig: one RGB stream, an LSTM and last-step pooling unless told."""
+    return build_model(ModelConfig(**{"input_mode": "rgb", "temporal": "lstm", "pooling": "last", **SMALL, **kw}))
 
 
 def clips(b=2, t=3, size=32, seed=0):
@@ -20,9 +24,9 @@ def clips(b=2, t=3, size=32, seed=0):
 
 # ---- shapes --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backbone", CHOICES["backbone"])
+@pytest.mark.parametrize("backbone", RESNETS)
 def test_each_depth_forward_backward(backbone):
-    model = build_model(backbone=backbone, temporal="gru", **SMALL)
+    model = make(model_name=backbone, temporal="gru")
     logits = model(clips(b=1, t=2))  # 2 frames: BatchNorm needs >1 value per channel
     assert logits.shape == (1, 2)
     logits.sum().backward()
@@ -33,18 +37,17 @@ STREAMS = [("rgb", "two_stream"), ("diff", "two_stream"), ("both", "two_stream")
 
 
 @pytest.mark.parametrize("input_mode,fusion", STREAMS)
-@pytest.mark.parametrize("temporal", CHOICES["temporal"])
+@pytest.mark.parametrize("temporal", TEMPORALS)
 def test_shapes_and_pooling_for_every_mode(input_mode, fusion, temporal):
     x = clips(b=2, t=3)
-    rnn_variants = [(p, bi) for p in CHOICES["pooling"] for bi in (False, True)]
+    rnn_variants = [(p, bi) for p in POOLINGS for bi in (False, True)]
     # the frame-mean model has no RNN: pooling and direction do not apply to it
     for pooling, bidirectional in rnn_variants if temporal != "mean" else [("last", False)]:
-        model = build_model(input_mode=input_mode, fusion=fusion, temporal=temporal,
-                            pooling=pooling, bidirectional=bidirectional, num_classes=3,
-                            **SMALL).eval()
+        model = make(input_mode=input_mode, fusion=fusion, temporal=temporal,
+                     pooling=pooling, bidirectional=bidirectional).eval()
         with torch.no_grad():
             logits, steps = model(x), model(x, per_step=True)
-        assert logits.shape == (2, 3) and steps.shape == (2, 3, 3)
+        assert logits.shape == (2, 2) and steps.shape == (2, 3, 2)
         # the clip logits are the pooled per-step logits (the head is linear)
         if temporal == "mean" or pooling == "mean":
             torch.testing.assert_close(steps.mean(1), logits)
@@ -53,7 +56,7 @@ def test_shapes_and_pooling_for_every_mode(input_mode, fusion, temporal):
 
 
 def test_bidirectional_last_is_final_state_of_each_direction():
-    model = build_model(temporal="gru", bidirectional=True, pooling="last", **SMALL).eval()
+    model = make(temporal="gru", bidirectional=True, pooling="last").eval()
     x = clips()
     with torch.no_grad():
         steps = model.embed(x)
@@ -64,7 +67,7 @@ def test_bidirectional_last_is_final_state_of_each_direction():
 
 @pytest.mark.parametrize("temporal", ["gru", "lstm"])
 def test_frame_evidence_reaches_the_head_past_the_rnn(temporal):
-    model = build_model(temporal=temporal, pooling="mean", **SMALL).eval()
+    model = make(temporal=temporal, pooling="mean").eval()
     for p in model.rnn.parameters():
         torch.nn.init.zeros_(p)  # the RNN now outputs zeros whatever it is given
     with torch.no_grad():
@@ -74,26 +77,26 @@ def test_frame_evidence_reaches_the_head_past_the_rnn(temporal):
 
 def test_stream_layout_per_fusion():
     def streams(**kw):
-        return list(build_model(**kw, **SMALL).encoder.streams)
+        return list(make(**kw).encoder.streams)
     assert streams(input_mode="rgb") == ["rgb"]
     assert streams(input_mode="diff") == ["diff"]
     assert streams(input_mode="both", fusion="two_stream") == ["rgb", "diff"]
-    early = build_model(input_mode="both", fusion="early", **SMALL)
+    early = make(input_mode="both", fusion="early")
     assert early.encoder.streams["rgb_diff"].conv1.in_channels == 6
 
 
 # ---- inputs ---------------------------------------------------------------------------------
 
 def test_uint8_and_float_inputs_give_same_logits():
-    model = build_model(input_mode="both", **SMALL).eval()
+    model = make(input_mode="both").eval()
     x = clips()
     with torch.no_grad():
         torch.testing.assert_close(model(x), model(x.float()))
 
 
 def test_channels_last_and_bf16_autocast_on_cpu():
-    for fusion in CHOICES["fusion"]:
-        model = build_model(input_mode="both", fusion=fusion, **SMALL)
+    for fusion in FUSIONS:
+        model = make(input_mode="both", fusion=fusion)
         model = model.to(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits = model(clips())
@@ -112,7 +115,7 @@ def test_frame_differences_stay_inside_each_clip():
 
 
 def test_model_feeds_normalised_differences_to_the_diff_stream():
-    model = build_model(input_mode="both", fusion="two_stream", **SMALL).eval()
+    model = make(input_mode="both", fusion="two_stream").eval()
     seen = {}
     model.encoder.streams["diff"].register_forward_pre_hook(
         lambda mod, args: seen.setdefault("diff", args[0].clone()))
@@ -131,7 +134,7 @@ def test_model_feeds_normalised_differences_to_the_diff_stream():
 # ---- freezing -------------------------------------------------------------------------------
 
 def test_frozen_backbone_stays_frozen():
-    model = build_model(freeze_backbone=True, temporal="lstm", **SMALL)
+    model = make(freeze_backbone=True, temporal="lstm")
     model.train()
     assert not model.encoder.training and model.proj.training
     before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
@@ -150,16 +153,7 @@ def test_frozen_backbone_stays_frozen():
     assert "encoder" in model_summary(model)
 
 
-# ---- ImageNet weights, offline --------------------------------------------------------------
-
-def test_missing_pretrained_weights_is_a_one_line_user_error(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(UserError) as err:
-        build_model(pretrained=True)
-    message = str(err.value)
-    assert "resnet18-f37072fd.pth" in message and str(tmp_path / "hub" / "checkpoints") in message
-    assert "--pretrained False" in message and "\n" not in message
-
+# ---- ImageNet weights from the cache (offline failures: tests/test_pretrained.py) ---------
 
 @pytest.fixture
 def fake_imagenet_cache(monkeypatch, tmp_path):
@@ -175,26 +169,26 @@ def fake_imagenet_cache(monkeypatch, tmp_path):
 def test_both_streams_start_from_imagenet_weights(fake_imagenet_cache):
     state, path = fake_imagenet_cache
     conv1 = state["conv1.weight"]
-    two = build_model(pretrained=True, input_mode="both", fusion="two_stream", **SMALL)
+    two = make(pretrained=True, input_mode="both", fusion="two_stream")
     for name in ("rgb", "diff"):
         assert torch.equal(two.encoder.streams[name].conv1.weight, conv1)
         assert torch.equal(two.encoder.streams[name].layer4[0].conv1.weight,
                            state["layer4.0.conv1.weight"])
-    early = build_model(pretrained=True, input_mode="both", fusion="early", **SMALL)
+    early = make(pretrained=True, input_mode="both", fusion="early")
     torch.testing.assert_close(early.encoder.streams["rgb_diff"].conv1.weight,
                                torch.cat([conv1, conv1], dim=1) / 2)
-    from_file = build_model(weights_path=str(path), input_mode="diff", **SMALL)
+    from_file = make(backbone_weights=str(path), input_mode="diff")
     assert torch.equal(from_file.encoder.streams["diff"].conv1.weight, conv1)
 
 
 # ---- two-stage recipe -----------------------------------------------------------------------
 
 def test_encoder_init_loads_frame_model_encoder(tmp_path):
-    frame = build_model(temporal="mean", input_mode="both", **SMALL)
+    frame = make(temporal="mean", input_mode="both")
     path = tmp_path / "best.pth"
     torch.save({"model": frame.state_dict(), "epoch": 3}, path)
-    rnn = build_model(temporal="gru", input_mode="both", freeze_backbone=True,
-                      encoder_init=str(path), **SMALL)
+    rnn = make(temporal="gru", input_mode="both", freeze_backbone=True,
+                      encoder_init=str(path))
     source = frame.state_dict()
     for key, value in rnn.state_dict().items():
         if key.startswith(("encoder.", "proj.")):
@@ -204,26 +198,25 @@ def test_encoder_init_loads_frame_model_encoder(tmp_path):
         torch.testing.assert_close(rnn.eval().embed(x), frame.eval().embed(x))
 
     with pytest.raises(UserError, match="does not fit"):
-        build_model(temporal="gru", input_mode="rgb", encoder_init=str(path), **SMALL)
+        make(temporal="gru", input_mode="rgb", encoder_init=str(path))
     with pytest.raises(UserError, match="no such file"):
-        build_model(encoder_init=str(tmp_path / "absent.pth"), **SMALL)
+        make(encoder_init=str(tmp_path / "absent.pth"))
 
 
 # ---- selector -------------------------------------------------------------------------------
 
 def test_model_config_and_selector():
-    ns = argparse.Namespace(model_name="resnet34", temporal="mean", lr=0.1, epochs=3, **SMALL)
-    cfg = model_config(ns)
-    assert cfg["backbone"] == "resnet34" and cfg["temporal"] == "mean"
-    assert "lr" not in cfg and "model_name" not in cfg
-    assert model_config(cfg) == cfg  # a saved config round-trips
-    assert type(get_model(ns).encoder.streams["rgb"].layer1[0]).__name__ == "BasicBlock"
-    rebuilt = rebuild_model({**cfg, "pretrained": True, "encoder_init": "/gone.pth"})
-    rebuilt.load_state_dict(get_model(ns).state_dict())
-    for key, value in [("backbone", "vgg16"), ("temporal", "tcn"), ("input_mode", "flow"),
+    cfg = ModelConfig(model_name="resnet34", temporal="mean", **SMALL)
+    built = build_model(cfg)
+    assert type(built.encoder.streams["rgb"].layer1[0]).__name__ == "BasicBlock"
+    # a checkpoint's config rebuilds the architecture without reading or downloading any weights
+    rebuilt = rebuild_model(ModelConfig(**{**cfg.__dict__, "pretrained": True, "encoder_init": "/gone.pth",
+                                           "backbone_weights": "/gone.pth"}))
+    rebuilt.load_state_dict(built.state_dict())
+    for key, value in [("model_name", "vgg16"), ("temporal", "tcn"), ("input_mode", "flow"),
                        ("pooling", "max"), ("fusion", "late"), ("hidden_size", 0)]:
         with pytest.raises(UserError, match=key):
-            build_model(**{key: value})
+            ModelConfig(**{key: value})
 
 
 # ---- learning -------------------------------------------------------------------------------
@@ -254,7 +247,7 @@ def test_difference_stream_learns_flicker_vs_smooth(one_thread):
     torch.manual_seed(0)
     x_train, y_train = flicker_clips(48, seed=1)
     x_test, y_test = flicker_clips(32, seed=2)
-    model = build_model(input_mode="diff", temporal="gru", **SMALL)
+    model = make(input_mode="diff", temporal="gru")
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     for step in range(24):

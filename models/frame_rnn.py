@@ -1,8 +1,8 @@
-"""ResNet + RNN video classifier, and the frame-mean baseline on the same encoder.
+"""Frame encoder + RNN video classifier, and the frame-mean baseline on the same encoder.
 
     clips uint8/float 0..255 (B, T, 3, H, W)
-      -> normalise (ImageNet mean/std, on the device)
-      -> encoder: ResNet trunk(s) over all B*T frames, per input mode   (B, T, F)
+      -> normalise (the encoder's own mean/std: ImageNet's, CLIP's, ...; on the device)
+      -> encoder: trunk(s) over all B*T frames, per input mode          (B, T, F)
       -> proj: Linear to embed_dim, Dropout (no ReLU: see below)       (B, T, E)
       -> temporal "lstm"/"gru": RNN, pool over time, head on            (B, K)
          [pooled RNN output, pooled embedding] (a skip around the RNN)
@@ -13,28 +13,30 @@
 import torch
 from torch import nn
 
-from .frame_encoder import FrameEncoder
+from .layers import freeze
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 TEMPORALS = ("lstm", "gru", "mean")
 POOLINGS = ("last", "mean")
 
 
-class ResNetRNN(nn.Module):
-    def __init__(self, backbone="resnet18", pretrained=False, embed_dim=512, temporal="lstm",
-                 hidden_size=256, num_layers=1, bidirectional=False, pooling="last", dropout=0.3,
-                 num_classes=2, freeze_backbone=False, input_mode="rgb", fusion="two_stream",
-                 weights_path=None):
+class FrameRNN(nn.Module):
+    """`encoder` is a FrameEncoder (models/frame_encoder.py); the rest is built here."""
+
+    def __init__(self, encoder, embed_dim=512, temporal="lstm", hidden_size=256, num_layers=1,
+                 bidirectional=False, pooling="last", dropout=0.3, num_classes=2, freeze_backbone=False,
+                 train_norm_only=False):
         super().__init__()
-        # Scaled to 0..255 so the loader's uint8 needs only a float cast; not saved in checkpoints.
+        # Scaled to 0..255 so the loader's uint8 needs only a float cast; not saved in checkpoints
+        # (a rebuilt model gets them from its encoder's config again).
         # Shape (3, 1, 1) broadcasts over (B, T, 3, H, W) and, unlike a 5-D buffer, survives
         # model.to(memory_format=torch.channels_last).
         shape = (3, 1, 1)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(shape) * 255, persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(shape) * 255, persistent=False)
+        self.register_buffer("mean", torch.tensor(encoder.mean).view(shape) * 255, persistent=False)
+        self.register_buffer("std", torch.tensor(encoder.std).view(shape) * 255, persistent=False)
+        self.input_size = encoder.input_size  # (H, W) the encoder's weights were trained at
+        self._norm = (tuple(encoder.mean), tuple(encoder.std))
 
-        self.encoder = FrameEncoder(backbone, input_mode, fusion, pretrained, weights_path)
+        self.encoder = encoder
         # Linear, with no ReLU: the trunk's pooled features are already non-negative, and a ReLU
         # here died on the demo (a from-scratch trunk, lr 1e-3: 125 of 128 units never fired
         # again, the loss froze at ln 2). The RNN and the head bring the non-linearity.
@@ -55,10 +57,20 @@ class ResNetRNN(nn.Module):
             head_in = hidden_size * (2 if bidirectional else 1) + embed_dim
         self.head = nn.Linear(head_in, num_classes)
 
-        self.freeze_backbone = freeze_backbone
-        if freeze_backbone:
-            self.encoder.requires_grad_(False)
+        # train_norm_only (GenD): only the norm layers' affine parameters train in the encoder.
+        # Either way the encoder stays in eval mode: BatchNorm statistics estimated on ImageNet
+        # would drift on small batches of near-identical frames of a few videos, and dropout /
+        # drop-path would perturb frozen features; LayerNorm has no running statistics.
+        self.freeze_backbone = freeze_backbone or train_norm_only
+        if self.freeze_backbone:
+            freeze(self.encoder, keep_norms=train_norm_only)
             self.encoder.eval()
+
+    @property
+    def data_config(self):
+        """What the encoder expects: {"input_size": (3, H, W), "mean": (..), "std": (..)} on the
+        0..1 scale, in timm's data-config shape."""
+        return {"input_size": (3, *self.input_size), "mean": self._norm[0], "std": self._norm[1]}
 
     def train(self, mode=True):
         """A frozen backbone stays in eval mode, so its BatchNorm statistics never drift."""
