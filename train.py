@@ -61,6 +61,10 @@ def main(argv=None):
             seed_everything(cfg.run.seed)
             data = get_dataset(cfg.data, cfg.run.seed)
             model = build_model(cfg.model)
+            native = getattr(model, "input_size", (cfg.data.crop_size,))[0]
+            if dist_info.is_main and cfg.model.pretrained and native != cfg.data.crop_size:
+                print(f"note: {cfg.model.model_name} was pretrained at {native} px; this run feeds it "
+                      f"{cfg.data.crop_size} px crops (--crop_size {native} matches its pretraining)")
             if dist_info.is_main:
                 tcfg = cfg.train
                 writer = RunWriter(cfg.run.save_model_path, cfg.run.run_name, saved is not None, tcfg.eval_metric,

@@ -65,7 +65,7 @@ class _ClipGradCAM(GradCAM):
 
 
 def stream_trunks(model):
-    """{stream name: trunk} of a ResNetRNN: rgb, diff (two streams) or rgb_diff (early fusion)."""
+    """{stream name: trunk} of a FrameRNN: rgb, diff (two streams) or rgb_diff (early fusion)."""
     return dict(model.encoder.streams.items())
 
 

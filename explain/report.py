@@ -59,7 +59,7 @@ class ReportWriter:
     """Makes the report one video at a time.
 
     meta: what scored the videos, shown on the index (e.g. checkpoint, model config, aggregation).
-    model: the ResNetRNN that scored them; None draws no heatmaps. device: where Grad-CAM runs.
+    model: the FrameRNN that scored them; None draws no heatmaps. device: where Grad-CAM runs.
     top_windows: heatmaps for this many of a video's highest-P(fake) windows.
     pages: "all", or "flagged" (P(fake) >= threshold, or scored with the fallback).
     """

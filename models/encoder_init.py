@@ -1,7 +1,6 @@
 """The two-stage recipe: start a model's encoder from another trained model (usually the frame
 baseline, temporal="mean"), then train the RNN head on top, typically with freeze_backbone."""
-import torch
-
+from utils.checkpoint import read_torch_file
 from utils.errors import UserError
 
 ENCODER_PREFIXES = ("encoder.", "proj.")  # ResNet trunk(s) + projection to embed_dim
@@ -12,14 +11,7 @@ def encoder_state(state_dict):
 
 
 def _read_model_state(path):
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise UserError(f"--encoder_init {path}: no such file; give a checkpoint of a trained "
-                        f"frame model (e.g. checkpoints/<run>/best.pth)") from None
-    except Exception as err:
-        raise UserError(f"--encoder_init {path}: cannot read it as a checkpoint "
-                        f"({type(err).__name__}); give a .pth written by train.py") from None
+    saved = read_torch_file(path, "--encoder_init checkpoint")
     # a train.py checkpoint keeps the state_dict under "model"; accept a bare state_dict too
     state = saved.get("model", saved) if isinstance(saved, dict) else None
     if not isinstance(state, dict):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from utils.checkpoint import read_torch_file
 from utils.errors import UserError
 
 STREAMS = "encoder.streams."
@@ -22,15 +23,15 @@ def read_weights(path):
     path = Path(path)
     if not path.is_file():
         raise UserError(f"--backbone_weights {path}: no such file; give {FILE_KINDS}")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+        try:
             saved = load_file(str(path))
-        else:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any unreadable file is the user's to replace
-        raise UserError(f"--backbone_weights {path}: cannot read it ({type(err).__name__}); "
-                        f"give {FILE_KINDS}") from None
+        except Exception as err:  # any unreadable file is the user's to replace
+            raise UserError(f"--backbone_weights {path}: cannot read it ({type(err).__name__}); "
+                            f"give {FILE_KINDS}") from None
+    else:
+        saved = read_torch_file(path, "--backbone_weights file")
     if isinstance(saved, dict):
         for key in ("model", "state_dict"):
             if isinstance(saved.get(key), dict):

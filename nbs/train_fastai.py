@@ -129,7 +129,7 @@ def build_dataloaders(fv, table, root, items, args):
 
 
 def require_cached_weights(arch):
-    from models.backbones import cached_weights_path  # the main tool's offline rule and message
+    from models.encoders.resnet import cached_weights_path  # the main tool's offline rule and message
     path = cached_weights_path(arch)
     if not path.is_file():
         raise UserError(f"ImageNet weights for {arch} not found: put {path.name} in {path.parent}, or run with --pretrained False")
