@@ -199,7 +199,7 @@ def test_encoder_init_loads_frame_model_encoder(tmp_path):
 
     with pytest.raises(UserError, match="does not fit"):
         make(temporal="gru", input_mode="rgb", encoder_init=str(path))
-    with pytest.raises(UserError, match="no such file"):
+    with pytest.raises(UserError, match="does not exist"):
         make(encoder_init=str(tmp_path / "absent.pth"))
 
 
