@@ -179,7 +179,7 @@ def fit(model, data, cfg, dist_info, device, writer=None, resume=None):
     weight = loss_weights(data.train.labels, tcfg.class_weights)
     criterion = torch.nn.CrossEntropyLoss(weight=weight.to(device) if weight is not None else None)
     net, eval_net = wrap_model(model, tcfg.compile, dist_info, device)
-    kinds = data.val.column("fake_kind")
+    kinds = fake_kinds(data.val)
     log(f"run folder {writer.dir if writer else ''}: {len(data.train)} training clips ({len(data.train.table)} videos), "
         f"{len(data.val)} validation clips ({len(data.val.table)} videos) on {device}"
         + (f" x {dist_info.world_size} processes" if dist_info.enabled else ""))
@@ -272,6 +272,16 @@ def sample_clips(val_data, preds, per_class=2):
     names = val_data.names
     return (np.stack(clips) if clips else np.zeros((0, 1, 3, 8, 8), np.uint8), preds["prob"][keep],
             preds["label"][keep], [names[int(preds["video"][i])] for i in keep])
+
+
+def fake_kinds(val_data):
+    """What validation AUC is broken down by: the manipulation method (prepare.py's column), else the
+    demo's fake_kind; None when the CSV has neither."""
+    for column in ("method", "fake_kind"):
+        values = val_data.column(column)
+        if values is not None and len(set(values[val_data.labels == 1]) - {"", "unknown"}):
+            return values
+    return None
 
 
 def val_rows(val_data, preds):

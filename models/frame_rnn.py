@@ -89,15 +89,20 @@ class FrameRNN(nn.Module):
     def forward(self, clips, per_step=False):
         """Logits (B, K); with per_step=True, logits for every time step (B, T, K): the head on
         each frame (mean) or on each RNN output (bidirectional: forward and backward output at t)."""
-        steps = self.embed(clips)
+        clip_logits, step_logits = self.scores(clips, steps=per_step)
+        return step_logits if per_step else clip_logits
+
+    def scores(self, clips, steps=True):
+        """(clip logits (B, K), per-step logits (B, T, K) or None) from one pass of the encoder:
+        evaluate.py reports video- and frame-level figures without running the model twice."""
+        embedded = self.embed(clips)
         if self.rnn is None:
-            frame_logits = self.head(steps)
-            return frame_logits if per_step else frame_logits.mean(dim=1)
-        outputs, _ = self.rnn(steps)
-        if per_step:
-            return self.head(torch.cat([outputs, steps], dim=-1))
-        skip = steps.mean(dim=1) if self.pooling == "mean" else steps[:, -1]  # pooled like the RNN
-        return self.head(torch.cat([self._pool(outputs), skip], dim=-1))
+            frame_logits = self.head(embedded)
+            return frame_logits.mean(dim=1), frame_logits
+        outputs, _ = self.rnn(embedded)
+        skip = embedded.mean(dim=1) if self.pooling == "mean" else embedded[:, -1]  # pooled like the RNN
+        clip_logits = self.head(torch.cat([self._pool(outputs), skip], dim=-1))
+        return clip_logits, (self.head(torch.cat([outputs, embedded], dim=-1)) if steps else None)
 
     def _pool(self, outputs):
         if self.pooling == "mean":

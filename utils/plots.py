@@ -62,14 +62,24 @@ def plot_curves(history, path):
 
 def plot_roc(labels, probs, path):
     """ROC curve of P(fake) with its AUC; a note instead when only one class is present."""
-    labels, probs = np.asarray(labels), np.asarray(probs, dtype=float)
+    return plot_roc_curves({"": (labels, probs)}, path)
+
+
+def plot_roc_curves(curves, path):
+    """One ROC curve per named (labels, P(fake)) pair, each with its AUC (evaluate.py: one per
+    dataset); a curve of one class only is named in a note instead."""
     fig, ax = _new_figure(5, 5)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
-    if _both_classes(labels):
-        fpr, tpr, _ = roc_curve(labels, probs)
-        ax.plot(fpr, tpr, label=f"AUC = {roc_auc_score(labels, probs):.3f}")
-    else:
-        ax.text(0.5, 0.3, "ROC needs both REAL and FAKE videos", ha="center")
+    missing = []
+    for name, (labels, probs) in curves.items():
+        labels, probs = np.asarray(labels), np.asarray(probs, dtype=float)
+        if _both_classes(labels):
+            fpr, tpr, _ = roc_curve(labels, probs)
+            ax.plot(fpr, tpr, label=f"{name + ': ' if name else ''}AUC = {roc_auc_score(labels, probs):.3f}")
+        else:
+            missing.append(name or "these videos")
+    if missing:
+        ax.text(0.5, 0.3, f"ROC needs both REAL and FAKE videos ({', '.join(missing)})", ha="center", wrap=True)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC",
            xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="lower right")
