@@ -409,8 +409,10 @@ def check_paths(cfg):
     if root.resolve() != DEMO_ROOT and not root.is_dir():
         raise UserError(f"--root_dir {root} is not a folder; point it at a prepared dataset (see prepare.py)")
     for flag, path in (("resume", cfg.run.resume), ("encoder_init", cfg.model.encoder_init), ("config", cfg.run.config)):
+        if path is not None and Path(path).is_dir():
+            raise UserError(f"--{flag} {path} is a folder, not a file")
         if path is not None and not Path(path).is_file():
-            raise UserError(f"--{flag} {path} does not exist" + (" (it is a folder)" if Path(path).is_dir() else ""))
+            raise UserError(f"--{flag} {path} does not exist")
 
 
 # ---------------------------------------------------------------- resume: the checkpoint decides

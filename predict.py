@@ -12,6 +12,9 @@ averaged.
 Writes OUT (filename,label = P(fake),reason,face_rate[,true_label]). A video that cannot be scored
 (corrupt, too short, no face) gets --fallback and its reason; it never stops the run. When labels
 are known it also prints the metrics and writes OUT_metrics.json, OUT_roc.png and OUT_hist.png.
+A video whose listed label is unusable (bad_label, conflicting_labels) is still scored; its
+true_label is empty, the reason column names the problem (after any scoring reason, joined by
+";"), and it is counted in the summary line and OUT_metrics.json's skipped_labels.
 """
 import json
 import tempfile
@@ -156,9 +159,11 @@ def score_videos(detector, rows, device, args, timeline_row=None, report=None):
 
 
 def write_submission(path, rows, probs, reasons, face_rates):
+    """The reason column: the scoring reason, then the label problem (bad_label, conflicting_labels)."""
+    reasons = [";".join(filter(None, (reason, row.problem))) for reason, row in zip(reasons, rows)]
     table = pd.DataFrame({"filename": [r.name for r in rows], "label": probs, "reason": reasons,
                           "face_rate": np.round(face_rates, 4)})
-    if any(r.label is not None for r in rows):
+    if any(r.label is not None or r.problem for r in rows):
         table["true_label"] = pd.array([r.label for r in rows], dtype="Int64")
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
@@ -173,7 +178,8 @@ def report_metrics(out, rows, probs, reasons, detector, checkpoint):
     metrics = video_metrics(labels, scores)
     print(f"metrics on {len(known)} labelled videos: " + ", ".join(
         f"{k} {metrics[k]:.4f}" for k in ("log_loss", "auc", "ap", "acc", "balanced_acc", "eer")))
-    extra = dict(aggregation=DEFAULT_AGGREGATION, temperature=detector.temperature, checkpoint=str(checkpoint), fallback_reasons=Counter(reasons[i] for i in known if reasons[i]))
+    extra = dict(aggregation=DEFAULT_AGGREGATION, temperature=detector.temperature, checkpoint=str(checkpoint), fallback_reasons=Counter(reasons[i] for i in known if reasons[i]),
+                 skipped_labels=Counter(r.problem for r in rows if r.problem))
     write_text_atomic(out.with_name(out.stem + "_metrics.json"), json.dumps(to_jsonable({**metrics, **extra}), indent=2))
     plot_roc(labels, scores, out.with_name(out.stem + "_roc.png"))
     plot_score_hist(labels, scores, out.with_name(out.stem + "_hist.png"))
@@ -206,8 +212,11 @@ def main(argv=None):
     out = Path(args.out)
     write_submission(out, rows, probs, reasons, face_rates)
     failed = Counter(r for r in reasons if r and r != "low_face_rate")
+    skipped = Counter(r.problem for r in rows if r.problem)
     print(f"wrote {out}: {len(rows)} videos, {sum(failed.values())} scored with the fallback {args.fallback}"
-          + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(failed.items()))})" if failed else ""))
+          + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(failed.items()))})" if failed else "")
+          + (f", {sum(skipped.values())} with no usable label, left out of the metrics"
+             f" ({', '.join(f'{k}: {v}' for k, v in sorted(skipped.items()))})" if skipped else ""))
     low = reasons.count("low_face_rate")
     if low:
         print(f"{low} videos had a face in fewer than {args.min_face_rate:.0%} of the sampled frames (reason low_face_rate; "

@@ -44,13 +44,14 @@ def read_torch_file(path, what="checkpoint"):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        text = _first_line(err)
-        if "Weights only load failed" in str(err):
-            # the file asks to build objects that a plain checkpoint never holds: refused, never run
-            culprit = next((ln.strip() for ln in str(err).splitlines() if "GLOBAL" in ln or "Unsupported" in ln), "")
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        culprit = next((ln for ln in lines if "GLOBAL" in ln or "global" in ln), None)
+        if culprit:  # the file asks to build objects that a plain checkpoint never holds: refused, never run
             raise UserError(f"{path} is not a safe {what}: it would run code when loaded, so it was refused "
-                            f"({culprit or 'unsupported content'})") from None
-        raise UserError(f"{path} is not a {what} file (unreadable: {text})") from None
+                            f"({culprit})") from None
+        # random bytes, a bad opcode: what torch says after its generic weights_only preamble
+        detail = next((ln for ln in lines if "Unsupported" in ln), _first_line(err))
+        raise UserError(f"{path} is not a readable {what} ({detail})") from None
     except Exception as err:  # a truncated file, random bytes, not a torch file at all
         raise UserError(f"{path} is not a readable {what} ({type(err).__name__}: {_first_line(err)})") from None
 

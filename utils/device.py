@@ -10,7 +10,7 @@ AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 def resolve_device(name="auto", local_rank=0):
     """'auto' means this process's GPU when there is one, else the CPU; an unusable device is a UserError."""
-    name = "auto" if name is None else str(name)
+    name = given = "auto" if name is None else str(name)
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
@@ -21,7 +21,7 @@ def resolve_device(name="auto", local_rank=0):
         raise UserError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise UserError(f"--device {name}: no CUDA GPU is usable on this machine; use --device cpu (or auto)")
+            raise UserError(f"--device {given}: no CUDA GPU is usable on this machine; use --device cpu (or auto)")
         if (device.index or 0) >= torch.cuda.device_count():
             raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s); use cuda:0 or auto")
         torch.cuda.set_device(device)

@@ -5,8 +5,11 @@ one-line message and exit with status 2, without a traceback.
 SampleError: one bad sample (a corrupt video, no face). It never ends a run: callers skip it or
 score it with a fallback, count it and report it.
 """
+import re
 import sys
 from contextlib import contextmanager
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")  # colours, bold; titles
 
 
 class UserError(Exception):
@@ -28,9 +31,11 @@ class SampleError(Exception):
 
 @contextmanager
 def exit_on_user_error():
-    """Turn a UserError into `error: <message>` on stderr and exit status 2."""
+    """Turn a UserError into `error: <message>` on stderr and exit status 2: one line, no
+    terminal escape codes (library messages quoted in it may carry some)."""
     try:
         yield
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+        text = " ".join(ANSI_ESCAPE.sub("", str(err)).split())
+        print(f"error: {text}", file=sys.stderr)
         raise SystemExit(2) from None
