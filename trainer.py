@@ -9,17 +9,18 @@ from tqdm.auto import tqdm
 
 from datasets.loader import build_loader
 from datasets.splits import class_weights
-from utils.bad_samples import bad_sample_rows, check_bad_share, describe
+from utils.bad_samples import bad_sample_rows, check_bad_share
 from utils.calibration import fit_temperature
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint, unwrap_model
 from utils.device import autocast_for
-from utils.distributed import (barrier, broadcast_buffers, broadcast_object, gather_objects, uneven_inputs,
-                               wrap_model)
+from utils.distributed import (barrier, broadcast_buffers, broadcast_object, gather_objects, merge_shards,
+                               uneven_inputs, wrap_model)
 from utils.errors import UserError
 from utils.metrics import DEFAULT_AGGREGATION, aggregate_per_video, metrics_by_group, video_metrics
 from utils.optim import build_optimizer
 from utils.resources import peak_gpu_mb, peak_rss_mb
 from utils.run_state import RunState
+from utils.run_writer import format_epoch, val_rows
 from utils.schedule import LRPlan, set_lr
 from utils.seeding import epoch_seed
 
@@ -113,16 +114,6 @@ def collect_logits(model, loader, device, amp="none", show_progress=True, desc="
                 logits=cat(logits, (0, 2)), bad=bad)
 
 
-def merge_shards(shards):
-    """Join the ranks' outputs and drop the sampler's padded repeats (same item index)."""
-    item = torch.cat([s["item"] for s in shards])
-    _, first = np.unique(item.numpy(), return_index=True)
-    keep = torch.from_numpy(np.sort(first))
-    merged = {k: torch.cat([s[k] for s in shards])[keep] for k in ("item", "video", "label", "logits")}
-    merged["bad"] = sorted({b for s in shards for b in s["bad"]})
-    return merged
-
-
 def evaluate(model, loader, device, dist_info, amp="none", kinds=None, loss_weight=None, show_progress=True):
     """Video-level validation metrics over the whole validation set (all ranks' shards).
 
@@ -179,7 +170,7 @@ def fit(model, data, cfg, dist_info, device, writer=None, resume=None):
     weight = loss_weights(data.train.labels, tcfg.class_weights)
     criterion = torch.nn.CrossEntropyLoss(weight=weight.to(device) if weight is not None else None)
     net, eval_net = wrap_model(model, tcfg.compile, dist_info, device)
-    kinds = fake_kinds(data.val)
+    kinds = data.val.kinds()
     log(f"run folder {writer.dir if writer else ''}: {len(data.train)} training clips ({len(data.train.table)} videos), "
         f"{len(data.val)} validation clips ({len(data.val.table)} videos) on {device}"
         + (f" x {dist_info.world_size} processes" if dist_info.enabled else ""))
@@ -229,10 +220,10 @@ def fit(model, data, cfg, dist_info, device, writer=None, resume=None):
                 weights = state.weights(model, weights_from)
                 writer.save_epoch(epoch + 1, state.weights_checkpoint(weights, cfg, data.faces),
                                   state.resume_checkpoint(model, optimizer, scaler, cfg, data.faces), improved,
-                                  state.history, state.timing, state.bad_rows, val_rows(data.val, preds))
+                                  state.history, state.timing, state.bad_rows, val_rows(data.val.names, preds))
                 log(format_epoch(row, state.timing[-1], train_bad + preds["bad"]))
                 if (epoch + 1) % TB_CLIPS_EVERY == 0 or epoch + 1 == tcfg.epochs:
-                    writer.tensorboard.clips(epoch + 1, *sample_clips(data.val, preds))
+                    writer.tensorboard.clips(epoch + 1, *data.val.sample_clips(preds))
             barrier(dist_info)
     except KeyboardInterrupt:
         if writer:
@@ -260,42 +251,3 @@ def finish(model, eval_net, val_loader, device, dist_info, cfg, kinds, loss_weig
         writer.log(f"done: {writer.dir} (best validation {cfg.train.eval_metric} {state.best:.4f}; calibration: "
                    f"temperature {calibration['temperature']:.3f}, log loss {calibration['log_loss_before']:.4f} -> "
                    f"{calibration['log_loss_after']:.4f}, ECE {calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f})")
-
-
-def sample_clips(val_data, preds, per_class=2):
-    """A few validation clips (each video's first window) with their P(fake), for TensorBoard."""
-    chosen = [i for c in (0, 1) for i in np.flatnonzero(preds["label"] == c)[:per_class]]
-    videos = [int(preds["video"][i]) for i in chosen]
-    items = [val_data[v * val_data.n_windows] for v in videos]  # evaluation items: windows of a video in a row
-    clips = [it["clip"].numpy() for it in items if it["ok"]]
-    keep = [i for i, it in zip(chosen, items) if it["ok"]]
-    names = val_data.names
-    return (np.stack(clips) if clips else np.zeros((0, 1, 3, 8, 8), np.uint8), preds["prob"][keep],
-            preds["label"][keep], [names[int(preds["video"][i])] for i in keep])
-
-
-def fake_kinds(val_data):
-    """What validation AUC is broken down by: the manipulation method (prepare.py's column), else the
-    demo's fake_kind; None when the CSV has neither."""
-    for column in ("method", "fake_kind"):
-        values = val_data.column(column)
-        if values is not None and len(set(values[val_data.labels == 1]) - {"", "unknown"}):
-            return values
-    return None
-
-
-def val_rows(val_data, preds):
-    names = val_data.names
-    return [dict(name=names[v], label=int(lab), prob_fake=float(p))
-            for v, lab, p in zip(preds["video"], preds["label"], preds["prob"])]
-
-
-def format_epoch(row, timing, bad):
-    text = (f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} | "
-            f"val loss {row['val_loss']:.4f} acc {row.get('val_acc', float('nan')):.3f} "
-            f"log loss {row.get('val_log_loss', float('nan')):.4f} AUC {row.get('val_auc', float('nan')):.3f} | "
-            f"{timing['seconds']:.1f}s {timing['train_clips_per_s']:.1f} clips/s data-wait {timing['data_wait_share']:.0%} "
-            f"peak RSS {timing['peak_rss_mb']:.0f} MB")
-    if not np.isnan(timing["peak_gpu_mb"]):
-        text += f" GPU {timing['peak_gpu_mb']:.0f} MB"
-    return text + describe(bad)

@@ -52,6 +52,25 @@ class VideoClipDataset(Dataset):
             return None
         return self.table[name].fillna("").astype(str).to_numpy()
 
+    def kinds(self):
+        """What validation AUC is broken down by: the manipulation method (prepare.py's column), else
+        the demo's fake_kind; None when the CSV has neither."""
+        for column in ("method", "fake_kind"):
+            values = self.column(column)
+            if values is not None and len(set(values[self.labels == 1]) - {"", "unknown"}):
+                return values
+        return None
+
+    def sample_clips(self, preds, per_class=2):
+        """A few evaluation clips (each video's first window) with their P(fake), label and name, for
+        TensorBoard; preds: the video ids, labels and P(fake) of an evaluation."""
+        chosen = [i for c in (0, 1) for i in np.flatnonzero(preds["label"] == c)[:per_class]]
+        items = [self[int(preds["video"][i]) * self.n_windows] for i in chosen]  # a video's windows are in a row
+        keep = [i for i, it in zip(chosen, items) if it["ok"]]
+        clips = [it["clip"].numpy() for it in items if it["ok"]]
+        return (np.stack(clips) if clips else np.zeros((0, 1, 3, 8, 8), np.uint8), preds["prob"][keep],
+                preds["label"][keep], [self.names[int(preds["video"][i])] for i in keep])
+
     def __len__(self):
         return len(self.items)
 

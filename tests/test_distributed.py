@@ -15,7 +15,8 @@ from conftest import make_cache_dataset, scratch_dir, tiny_train_argv
 from datasets import get_dataset
 from datasets.loader import build_loader
 from models import rebuild_model
-from trainer import evaluate, merge_shards
+from trainer import evaluate
+from utils.distributed import merge_shards
 from utils.distributed import DistInfo
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,7 @@ import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -111,3 +112,13 @@ def broadcast_object(obj, info):
     box = [obj if info.is_main else None]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def merge_shards(shards):
+    """Join the ranks' outputs and drop the sampler's padded repeats (same item index)."""
+    item = torch.cat([s["item"] for s in shards])
+    _, first = np.unique(item.numpy(), return_index=True)
+    keep = torch.from_numpy(np.sort(first))
+    merged = {k: torch.cat([s[k] for s in shards])[keep] for k in ("item", "video", "label", "logits")}
+    merged["bad"] = sorted({b for s in shards for b in s["bad"]})
+    return merged

@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 
 from utils.atomic import link_atomic, remove_temp_files, write_text_atomic
+from utils.bad_samples import describe
 from utils.checkpoint import save_checkpoint
 from utils.errors import UserError
 from utils.plots import plot_curves, plot_roc, plot_score_hist
@@ -176,3 +177,20 @@ def _best_row(history, metric, higher_is_better):
     if not scored:
         return history[-1]
     return (max if higher_is_better else min)(scored, key=lambda r: r[metric])
+
+
+def val_rows(names, preds):
+    """val_predictions.csv's rows: P(fake) per validation video."""
+    return [dict(name=names[v], label=int(lab), prob_fake=float(p))
+            for v, lab, p in zip(preds["video"], preds["label"], preds["prob"])]
+
+
+def format_epoch(row, timing, bad):
+    text = (f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} | "
+            f"val loss {row['val_loss']:.4f} acc {row.get('val_acc', float('nan')):.3f} "
+            f"log loss {row.get('val_log_loss', float('nan')):.4f} AUC {row.get('val_auc', float('nan')):.3f} | "
+            f"{timing['seconds']:.1f}s {timing['train_clips_per_s']:.1f} clips/s data-wait {timing['data_wait_share']:.0%} "
+            f"peak RSS {timing['peak_rss_mb']:.0f} MB")
+    if not math.isnan(timing["peak_gpu_mb"]):
+        text += f" GPU {timing['peak_gpu_mb']:.0f} MB"
+    return text + describe(bad)
