@@ -18,7 +18,6 @@ import bisect
 import os
 
 import cv2
-import numpy as np
 
 try:
     import av

@@ -17,10 +17,9 @@ the seed, so every shard agrees on the list. When all shards are done, the same 
 shard missed).
 """
 import json
-import multiprocessing
-import os
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm import tqdm
@@ -28,6 +27,7 @@ from tqdm import tqdm
 from datasets import face_cache
 from datasets.preparation.dfdc import load_metadata
 from datasets.preparation.faces import default_device, extract_faces
+from datasets.preparation.stream import cores_shared_by
 from datasets.splits import add_groups, balance_videos, class_weights, split_counts, split_videos
 from utils.atomic import write_text_atomic
 from utils.errors import SampleError, UserError
@@ -153,9 +153,11 @@ def _bar_name(shard):
 
 
 def _run_tasks(tasks, workers, verbose, desc):
-    """Run prepare_one over tasks (a process pool when workers > 1) -> {name: result}.
+    """Run prepare_one over tasks (`workers` threads, one process) -> {name: result}.
 
-    Workers write the caches themselves and return small dicts, so memory stays flat.
+    Threads, not processes: decoding and detection release the GIL, and a spawned worker would
+    pay seconds of start-up (torch, MTCNN) before its first video. Results are small dicts (the
+    caches are written by prepare_one), so memory stays flat.
     """
     results = {}
     bar = tqdm(total=len(tasks), desc=desc, unit="video", disable=not verbose, file=sys.stderr,
@@ -165,22 +167,13 @@ def _run_tasks(tasks, workers, verbose, desc):
             results[task["name"]] = prepare_one(task)
             bar.update()
     else:
-        # spawn, not fork: forking a process whose torch/OpenMP threads are running can hang
-        ctx = multiprocessing.get_context("spawn")
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(threads,)) as pool:
-            for result in pool.imap_unordered(prepare_one, tasks, chunksize=1):
+        with cores_shared_by(workers), ThreadPoolExecutor(min(workers, len(tasks))) as pool:
+            for future in as_completed([pool.submit(prepare_one, t) for t in tasks]):
+                result = future.result()
                 results[result["name"]] = result
                 bar.update()
     bar.close()
     return results
-
-
-def _init_worker(threads):
-    import cv2
-    import torch
-    torch.set_num_threads(threads)  # workers share the cores instead of oversubscribing them
-    cv2.setNumThreads(threads)
 
 
 def prepare_one(task):
