@@ -8,6 +8,7 @@ Rerunning the same command resumes. See datasets/prepare.py for the outputs.
 """
 import argparse
 
+from datasets.preparation.faces import DETECT_EVERY
 from datasets.preparation.pipeline import DETECTORS, prepare_dataset
 from utils.errors import exit_on_user_error
 from utils.cli import OneLineParser
@@ -37,6 +38,9 @@ def parse_args(argv=None):
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     p.add_argument("--min_frames", type=int, default=1,
                    help="drop videos with fewer decodable frames (shorter ones repeat frames)")
+    p.add_argument("--detect_every", type=int, default=DETECT_EVERY,
+                   help="run the face detector on every n-th frame of a window (folders prepared "
+                   "before this flag existed used 2)")
     return p.parse_args(argv)
 
 
@@ -49,7 +53,7 @@ def main(argv=None):
                         balance=args.balance, split_by=args.split_by, val_fraction=args.val_fraction,
                         val_parts=args.val_parts, seed=args.seed, workers=args.workers,
                         shard=args.shard, device=args.device,
-                        min_frames=args.min_frames)
+                        min_frames=args.min_frames, detect_every=args.detect_every)
 
 
 if __name__ == "__main__":

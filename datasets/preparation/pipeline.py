@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from datasets import face_cache
 from datasets.preparation.dfdc import load_metadata
-from datasets.preparation.faces import default_device, extract_faces
+from datasets.preparation.faces import DETECT_EVERY, default_device, extract_faces
 from datasets.preparation.stream import cores_shared_by
 from datasets.splits import add_groups, balance_videos, class_weights, split_counts, split_videos
 from utils.atomic import write_text_atomic
@@ -35,17 +35,18 @@ from utils.errors import SampleError, UserError
 CSV_COLUMNS = ["name", "label", "is_valid", "original", "group", "part", "frames", "fps",
                "cache_path", "fake_kind", "source_path"]
 DETECTORS = ("mtcnn", "none")
-SETTINGS_BEFORE_CENTER_FRACTION = dict(center_fraction=1.0)  # folders prepared before it existed
+# settings of folders prepared before the setting existed (detect_every was 2 then)
+SETTINGS_BEFORE = dict(center_fraction=1.0, detect_every=2)
 
 
 def prepare_dataset(inputs, out_dir, *, n_windows=4, window_len=8, size=224, face_detector="mtcnn",
                     center_fraction=1.0, balance="pair", split_by="original", val_fraction=0.2,
                     val_parts=None, seed=0, workers=2, shard=(0, 1), device=None, min_frames=1,
-                    verbose=True):
+                    detect_every=DETECT_EVERY, verbose=True):
     """Prepare DFDC folders (see the module doc) -> report dict (also written to report.json)."""
     settings = dict(n_windows=int(n_windows), window_len=int(window_len), size=int(size),
                     face_detector=face_detector, center_fraction=float(center_fraction),
-                    min_frames=int(min_frames))
+                    min_frames=int(min_frames), detect_every=int(detect_every))
     shard = _check_args(settings, workers, shard)
     out_dir = Path(out_dir)
     _claim_out_dir(out_dir, settings)
@@ -96,6 +97,8 @@ def _check_args(settings, workers, shard):
         raise UserError(f"--center_fraction {settings['center_fraction']} must be in (0, 1]")
     if settings["center_fraction"] != 1 and settings["face_detector"] != "none":
         raise UserError("--center_fraction crops whole frames; it needs --face_detector none")
+    if settings["detect_every"] < 1:
+        raise UserError(f"--detect_every {settings['detect_every']} must be >= 1 (default {DETECT_EVERY})")
     if int(workers) < 1:
         raise UserError(f"--workers {workers} must be >= 1")
     return parse_shard(shard if isinstance(shard, str) else f"{shard[0]}/{shard[1]}")
@@ -118,7 +121,7 @@ def _claim_out_dir(out_dir, settings):
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         if config.is_file():
-            old = dict(SETTINGS_BEFORE_CENTER_FRACTION, **json.loads(config.read_text()))
+            old = dict(SETTINGS_BEFORE, **json.loads(config.read_text()))
             if old != settings:
                 changed = ", ".join(f"{k}={old.get(k)}->{v}" for k, v in settings.items()
                                     if old.get(k) != v)
@@ -192,7 +195,8 @@ def prepare_one(task):
     try:
         faces = extract_faces(task["source"], task["n_windows"], task["window_len"], task["size"],
                               task["face_detector"], task["device"] or default_device(),
-                              min_frames=task["min_frames"], center_fraction=task["center_fraction"])
+                              min_frames=task["min_frames"], center_fraction=task["center_fraction"],
+                              detect_every=task["detect_every"])
     except SampleError as err:
         failure = dict(reason=err.reason, detail=err.detail)
         _write_or_stop(task["fail"], lambda path: write_text_atomic(path, json.dumps(failure)))
