@@ -18,7 +18,7 @@ from datasets.preparation.faces import extract_faces
 from utils.errors import SampleError
 
 
-EXTRA_KEYS = ("margin", "scale", "min_face_size", "min_frames", "center_fraction")  # passed on when the config has them
+EXTRA_KEYS = ("margin", "scale", "min_face_size", "min_frames", "center_fraction", "detect_every")  # passed on when the config has them
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,19 @@ def video_clips(path, settings, device="cpu"):
 
     Raises SampleError for a video that cannot be used (unreadable, too short, no face).
     """
-    faces = extract_faces(path, settings.n_windows, settings.window_len, size=settings.face_size,
-                          detector=settings.face_detector, device=device, **dict(settings.extract_kwargs))
+    faces = extract_faces(path, settings.n_windows, settings.window_len,
+                          **extract_kwargs(settings, device))
+    return clips_from_faces(faces, settings, path)
+
+
+def extract_kwargs(settings, device="cpu"):
+    """extract_faces's keyword arguments for these settings (also iter_extract_faces's)."""
+    return dict(size=settings.face_size, detector=settings.face_detector, device=device,
+                **dict(settings.extract_kwargs))
+
+
+def clips_from_faces(faces, settings, path=""):
+    """FaceCrops of one video -> (clips, frame indices) as video_clips returns them."""
     frames = jpeg_round_trip(faces.frames)  # the cache's codec, so scores match training's evaluation
     n_windows = len(frames) // settings.window_len
     if n_windows == 0:

@@ -37,3 +37,19 @@ def test_an_unexpected_error_is_an_unreadable_sample(tmp_path, monkeypatch):
     monkeypatch.setattr(stream, "extract_faces", broken)
     [(index, result)] = list(iter_extract_faces([tmp_path / "x.mp4"], 1, 2, workers=1))
     assert index == 0 and result.reason == "unreadable" and "decoder bug" in result.detail
+
+
+def test_predict_style_use_gives_video_clips_own_clips(tmp_path):
+    from datasets.face_clips import ClipSettings, clips_from_faces, extract_kwargs, video_clips
+    settings = ClipSettings(n_windows=2, window_len=4, num_frames=2, crop_size=16, face_size=24,
+                            face_detector="none")
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"v{i}.mp4")
+        write_video(paths[-1], np.random.default_rng(i).integers(0, 255, (12, 24, 32, 3), np.uint8))
+    for i, faces in iter_extract_faces(paths, settings.n_windows, settings.window_len, workers=2,
+                                       **extract_kwargs(settings)):
+        clips, indices = clips_from_faces(faces, settings, paths[i])
+        expected_clips, expected_indices = video_clips(paths[i], settings)
+        np.testing.assert_array_equal(clips, expected_clips)
+        np.testing.assert_array_equal(indices, expected_indices)
