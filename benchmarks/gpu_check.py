@@ -13,7 +13,6 @@ but the GPU.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile

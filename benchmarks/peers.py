@@ -38,7 +38,7 @@ ALBUMENTATIONS_STANDIN = {
 def _import_path(folder, work):
     paths = [str(folder)]
     try:
-        import albumentations  # noqa: F401
+        import albumentations  # noqa: F401 (only whether it imports)
     except ImportError:
         for rel, text in ALBUMENTATIONS_STANDIN.items():
             (work / "standin" / rel).parent.mkdir(parents=True, exist_ok=True)
