@@ -241,6 +241,8 @@ class FaceConfig(Settings):
                                      "frame's longer side (1 = the whole frame)",
                                      check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]")
     min_frames: int = setting(1, "drop videos with fewer decodable frames (shorter ones repeat frames)", check=at_least(1))
+    detect_every: int = setting(4, "run the face detector on every n-th frame of a window; the boxes are smoothed per "
+                                "window (folders prepared before this setting existed used 2)", check=at_least(1))
 
     def cross_check(self):
         if self.center_fraction != 1 and self.face_detector != "none":

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from args import DataConfig, FaceConfig, ModelConfig
 from datasets.preparation.predict_inputs import find_videos
-from datasets.preparation.video_windows import video_windows
+from datasets.preparation.video_windows import iter_video_windows
 from explain import ReportWriter, VideoRecord
 from models import rebuild_model
 from utils.atomic import atomic_path, write_text_atomic
@@ -53,6 +53,8 @@ def build_parser():
                    help="P(fake) given to a video that cannot be scored (unreadable, too short, no face)")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu, cuda or cuda:N")
     p.add_argument("--batch_size", type=int, default=8, help="clips per forward pass")
+    p.add_argument("--workers", type=int, default=2,
+                   help="videos decoded and searched for faces at once, ahead of the model (threads)")
     p.add_argument("--min_face_rate", type=float, default=0.5,
                    help="a scored video whose face was found in fewer of the sampled frames than this gets the "
                    "reason low_face_rate (its score stands)")
@@ -70,6 +72,8 @@ def check_args(args):
         raise UserError(f"--fallback must be a probability in [0, 1], got {args.fallback}")
     if not 0 <= args.min_face_rate <= 1:
         raise UserError(f"--min_face_rate must be in [0, 1], got {args.min_face_rate}")
+    if args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
     if args.batch_size < 1:
         raise UserError(f"--batch_size must be at least 1, got {args.batch_size}")
     out = Path(args.out)
@@ -129,12 +133,12 @@ def score_videos(detector, rows, device, args, timeline_row=None, report=None):
     per-frame scores. With a report (explain.ReportWriter), each video's page is written as it
     is scored: its heatmaps cost time only then."""
     probs, reasons, face_rates, timeline = [], [], [], None
-    for row in tqdm(rows, desc="videos", unit="video"):
+    stream = iter_video_windows([row.path for row in rows], detector.faces, detector.data, device, args.workers)
+    for row, (_, windows) in tqdm(zip(rows, stream), total=len(rows), desc="videos", unit="video"):
         face_rate, record = float("nan"), None
         try:
-            if row.path is None:
-                raise SampleError("unsafe_path", row.name)
-            windows = video_windows(row.path, detector.faces, detector.data, device)
+            if isinstance(windows, SampleError):
+                raise windows
             clips, frames, face_rate = windows.clips, windows.frame_indices, windows.face_rate
             usable(windows, detector.faces)
             logits = clip_logits(detector.model, clips, device, args.batch_size) / detector.temperature

@@ -24,6 +24,7 @@ the GPU's dense bf16 peak.
 """
 import argparse
 import copy
+import json
 import os
 import sys
 import tempfile
@@ -198,6 +199,9 @@ def parse_args(argv=None):
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--amp", default="auto", choices=("auto", "none", "bf16"), help="auto: bf16 where the device has it in hardware (as train.py)")
     p.add_argument("--channels_last", default="auto", choices=("auto", "true", "false"), help="auto: on a GPU only")
+    p.add_argument("--compile", default="false", choices=("true", "false"),
+                   help="torch.compile the model for the batched rows (as train.py --compile True)")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the rows to this JSON file")
     p.add_argument("--configs", default=DEFAULT_CONFIGS, help="comma-separated backbone@px")
     p.add_argument("--frames", type=int, default=16, help="frames per clip")
     p.add_argument("--batch", type=int, default=None, help="clips per batch (default 2 on the CPU, 16 on a GPU)")
@@ -223,6 +227,7 @@ def parse_args(argv=None):
     args.device = device
     args.amp = resolve_amp(args.amp, device)
     args.channels_last = gpu if args.channels_last == "auto" else args.channels_last == "true"
+    args.compile = args.compile == "true"
     args.batch = args.batch or (16 if gpu else 2)
     args.steps = args.steps or (20 if gpu else 3)
     args.warmup = args.warmup if args.warmup is not None else (5 if gpu else 1)
@@ -279,15 +284,18 @@ def main(argv=None):
             results = {}
             for variant, batches in (("loop", fixed), ("batched", fixed), ("loader", loader)):
                 model.load_state_dict(init_state)  # the same weights for every variant
+                net = torch.compile(model) if args.compile and variant != "loop" else model
                 with per_step_loop(model) if variant == "loop" else nullcontext():
-                    results[variant] = measure_training(model, batches, device, args.amp, args.warmup, args.steps)
+                    results[variant] = measure_training(net, batches, device, args.amp, args.warmup, args.steps)
             rows += train_rows(config, results, frames, gflops, peak_tflops(device, args.peak_tflops))
             del model, loader
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"bench_train: {name}; torch {torch.__version__}; amp {args.amp}; channels_last {args.channels_last}; "
           f"batch {args.batch} clips x {frames} frames; {args.steps} timed step(s) after {args.warmup}; "
-          f"{args.workers} workers; load average {os.getloadavg()[0]:.1f}")
+          f"{args.workers} workers; compile {args.compile}; load average {os.getloadavg()[0]:.1f}")
     print(format_table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows))
     return rows
 
 

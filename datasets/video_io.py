@@ -1,11 +1,14 @@
-"""Video probing, window sampling and sequential frame decoding (OpenCV).
+"""Video probing, window sampling and frame decoding.
 
 Frames are sampled as `n_windows` windows of `window_len` CONSECUTIVE frames spread over the clip:
 frame differences (the motion stream) are only meaningful between adjacent frames.
 
-Decoding is sequential: `grab()` every frame up to the last one needed and `retrieve()` (colour
-convert) only the sampled ones. Seeking with CAP_PROP_POS_FRAMES re-decodes from the previous
-keyframe on every seek, which is ~10x slower on DFDC's H.264 (see benchmarks/bench_prepare.py).
+read_frames first tries the sparse PyAV decoder (datasets/video_av.py: keyframe seeks, reference
+frames only between windows, same pixels as OpenCV). Files it is unsure of are decoded here
+sequentially with OpenCV: `grab()` every frame up to the last one needed and `retrieve()` (colour
+convert) only the sampled ones; this path also names what is wrong with a bad file (SampleError).
+Seeking with CAP_PROP_POS_FRAMES re-decodes from the previous keyframe on every seek, which is
+~10x slower on DFDC's H.264 (see benchmarks/bench_prepare.py).
 """
 import os
 from typing import NamedTuple
@@ -13,6 +16,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from datasets.video_av import NotSparse, read_frames_sparse
 from datasets.windows import sample_window_indices
 from utils.errors import SampleError
 
@@ -78,18 +82,30 @@ def count_frames(path):
     return n
 
 
-def read_frames(path, indices):
+def read_frames(path, indices, n_frames=None):
     """Frames at `indices` -> uint8 (len(indices), H, W, 3) RGB, in the order given (repeats ok).
 
-    One sequential pass, stopping after the last needed frame. Raises SampleError("unreadable")
-    if the file cannot be opened or yields no frame, "too_short" if it ends before an index
-    (callers that want clamping use read_windows, which re-samples over the real length).
+    n_frames: the container's frame count when the caller has probed it (the sparse decoder
+    checks its own count against it). Raises SampleError("unreadable") if the file cannot be
+    opened or yields no frame, "too_short" if it ends before an index (callers that want
+    clamping use read_windows, which re-samples over the real length).
     """
     indices = [int(i) for i in indices]
     if not indices:
         raise ValueError("read_frames needs at least one index")
     if min(indices) < 0:
         raise ValueError("negative frame index")
+    if os.path.isfile(path):
+        try:
+            found = read_frames_sparse(path, indices, n_frames)
+            return np.stack([found[j] for j in indices])
+        except NotSparse:
+            pass
+    return read_frames_cv2(path, indices)
+
+
+def read_frames_cv2(path, indices):
+    """read_frames by one sequential OpenCV pass, stopping after the last needed frame."""
     wanted = set(indices)
     last = max(indices)
     found = {}
@@ -141,7 +157,7 @@ def read_sampled(path, pick):
         info = info._replace(n_frames=count_frames(path))
     indices = pick(info.n_frames)
     try:
-        return read_frames(path, indices), indices, info
+        return read_frames(path, indices, info.n_frames), indices, info
     except SampleError as err:
         if err.reason != "too_short":
             raise

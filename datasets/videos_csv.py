@@ -4,7 +4,7 @@ Reads the seed project's `videos_df` (an unnamed index column, name = fake/<id> 
 and the superset that prepare.py writes. Anything wrong with the file is a one-line UserError.
 """
 import io
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pandas as pd
 

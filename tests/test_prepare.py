@@ -74,7 +74,8 @@ def test_csv_cache_and_report(dfdc, tmp_path):
     assert sum(sum(side.values()) for side in report["counts"].values()) == 12
     assert "config" not in report  # the face settings have one home: prepare_config.json
     assert json.loads((out / "prepare_config.json").read_text()) == dict(
-        n_windows=2, window_len=3, size=16, face_detector="none", center_fraction=1.0, min_frames=1)
+        n_windows=2, window_len=3, size=16, face_detector="none", center_fraction=1.0, min_frames=1,
+        detect_every=4)
     assert set(csv.split) <= {"train", "val"} and (csv.is_valid == (csv.split == "val")).all()
     assert set(csv.dataset) == {"dfdc"} and set(csv.method) == {"original", "unknown"}
     for row in csv.itertuples():
@@ -229,3 +230,14 @@ def test_cli_prepares_and_prints_a_summary(tmp_path, dfdc):
                      "--n_windows", "2", "--window_len", "3", "--workers", "1", "--balance", "pair")
     assert result.returncode == 0, result.stderr
     assert "prepared 12 videos" in result.stdout and (tmp_path / "o" / "videos_df.csv").is_file()
+
+
+def test_folders_from_before_detect_every_resume_only_with_its_old_value(dfdc, tmp_path):
+    out = tmp_path / "old"
+    prepare_dataset([dfdc], out, **{**FAST, "detect_every": 2})
+    config = json.loads((out / "prepare_config.json").read_text())
+    del config["detect_every"]  # as written when every 2nd frame was the only choice
+    (out / "prepare_config.json").write_text(json.dumps(config))
+    with pytest.raises(UserError, match="detect_every=2->4"):
+        prepare_dataset([dfdc], out, **FAST)
+    assert prepare_dataset([dfdc], out, **{**FAST, "detect_every": 2})["n_videos"] == 12

@@ -26,10 +26,9 @@ the seed, so every shard agrees on the list. When all shards are done, the same 
 shard missed).
 """
 import json
-import multiprocessing
-import os
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from datasets import face_cache
 from args import FACE_DETECTORS, FaceConfig, PrepareConfig
 from datasets.preparation.faces import extract_faces
 from datasets.preparation.ffpp import check_pairs
+from datasets.preparation.stream import cores_shared_by
 from datasets.preparation.layouts import drawn_test_fractions, read_inputs
 from datasets.splits import balance_videos, class_weights, split_counts, split_videos
 from utils.atomic import remove_temp_files, write_text_atomic
@@ -48,7 +48,8 @@ from utils.errors import SampleError, UserError
 CSV_COLUMNS = ["name", "label", "is_valid", "original", "group", "part", "frames", "fps",
                "cache_path", "fake_kind", "source_path", "split", "dataset", "method", "compression"]
 DETECTORS = FACE_DETECTORS
-SETTINGS_BEFORE_CENTER_FRACTION = dict(center_fraction=1.0)  # folders prepared before it existed
+# settings of folders prepared before the setting existed (detection ran on every 2nd frame then)
+SETTINGS_BEFORE = dict(center_fraction=1.0, detect_every=2)
 
 
 def make_configs(**options):
@@ -136,7 +137,7 @@ def _claim_out_dir(out_dir, settings):
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         if config.is_file():
-            old = dict(SETTINGS_BEFORE_CENTER_FRACTION, **json.loads(config.read_text()))
+            old = dict(SETTINGS_BEFORE, **json.loads(config.read_text()))
             if old != settings:
                 changed = ", ".join(f"{k}={old.get(k)}->{v}" for k, v in settings.items()
                                     if old.get(k) != v)
@@ -163,9 +164,11 @@ def _bar_name(shard):
 
 
 def _run_tasks(tasks, workers, verbose, desc):
-    """Run prepare_one over tasks (a process pool when workers > 1) -> {name: result}.
+    """Run prepare_one over tasks (`workers` threads, one process) -> {name: result}.
 
-    Workers write the caches themselves and return small dicts, so memory stays flat.
+    Threads, not processes: decoding and detection release the GIL, and a spawned worker would
+    pay seconds of start-up (torch, MTCNN) before its first video. Results are small dicts (the
+    caches are written by prepare_one), so memory stays flat.
     """
     results = {}
     bar = tqdm(total=len(tasks), desc=desc, unit="video", disable=not verbose, file=sys.stderr,
@@ -175,22 +178,13 @@ def _run_tasks(tasks, workers, verbose, desc):
             results[task["name"]] = prepare_one(task)
             bar.update()
     else:
-        # spawn, not fork: forking a process whose torch/OpenMP threads are running can hang
-        ctx = multiprocessing.get_context("spawn")
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(threads,)) as pool:
-            for result in pool.imap_unordered(prepare_one, tasks, chunksize=1):
+        with cores_shared_by(workers), ThreadPoolExecutor(min(workers, len(tasks))) as pool:
+            for future in as_completed([pool.submit(prepare_one, t) for t in tasks]):
+                result = future.result()
                 results[result["name"]] = result
                 bar.update()
     bar.close()
     return results
-
-
-def _init_worker(threads):
-    import cv2
-    import torch
-    torch.set_num_threads(threads)  # workers share the cores instead of oversubscribing them
-    cv2.setNumThreads(threads)
 
 
 def prepare_one(task):
@@ -209,7 +203,8 @@ def prepare_one(task):
     try:
         faces = extract_faces(task["source"], task["n_windows"], task["window_len"], task["size"],
                               task["face_detector"], task["device"],
-                              min_frames=task["min_frames"], center_fraction=task["center_fraction"])
+                              min_frames=task["min_frames"], center_fraction=task["center_fraction"],
+                              detect_every=task["detect_every"])
     except SampleError as err:
         failure = dict(reason=err.reason, detail=err.detail)
         _write_or_stop(task["fail"], lambda path: write_text_atomic(path, json.dumps(failure)))

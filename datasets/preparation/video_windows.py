@@ -11,6 +11,8 @@ import numpy as np
 from datasets.clips import evaluation_clips
 from datasets.face_cache import face_cache_in_memory
 from datasets.preparation.faces import extract_faces
+from datasets.preparation.stream import iter_extract_faces
+from utils.errors import SampleError
 
 
 class VideoWindows(NamedTuple):
@@ -21,11 +23,38 @@ class VideoWindows(NamedTuple):
     n_frames: int              # decodable frames of the source video
 
 
-def video_windows(path, faces, data, device="cpu"):
-    """The evaluation clips of one video, cut with `faces` (FaceConfig) and sized by `data`
-    (DataConfig: num_frames, crop_size). Raises SampleError for a video that cannot be used."""
-    crops = extract_faces(path, faces.n_windows, faces.window_len, size=faces.size, detector=faces.face_detector,
-                          device=device, min_frames=faces.min_frames, center_fraction=faces.center_fraction)
+def extract_kwargs(faces, device="cpu"):
+    """extract_faces's keyword arguments for a FaceConfig (its n_windows and window_len go first)."""
+    return dict(size=faces.size, detector=faces.face_detector, device=device, min_frames=faces.min_frames,
+                center_fraction=faces.center_fraction, detect_every=faces.detect_every)
+
+
+def windows_from_crops(crops, data):
+    """FaceCrops of one video -> its VideoWindows, sized by `data` (DataConfig: num_frames, crop_size)."""
     cache = face_cache_in_memory(crops.frames, crops.boxes, crops.frame_indices, crops.fps, crops.window_len)
     clips, indices, boxes = evaluation_clips(cache, data.num_frames, data.crop_size)
     return VideoWindows(clips, indices, boxes, float(crops.face_rate), int(crops.n_frames))
+
+
+def video_windows(path, faces, data, device="cpu"):
+    """The evaluation clips of one video, cut with `faces` (FaceConfig). Raises SampleError for a
+    video that cannot be used."""
+    crops = extract_faces(path, faces.n_windows, faces.window_len, **extract_kwargs(faces, device))
+    return windows_from_crops(crops, data)
+
+
+def iter_video_windows(paths, faces, data, device="cpu", workers=None):
+    """(index, VideoWindows or SampleError) for each path, in order, decoding and detecting the next
+    videos while the caller scores this one. A None path (a name that would leave its folder) is
+    never opened: it yields SampleError("unsafe_path")."""
+    real = [(i, p) for i, p in enumerate(paths) if p is not None]
+    unsafe = {i for i, p in enumerate(paths) if p is None}
+    stream = iter_extract_faces([p for _, p in real], faces.n_windows, faces.window_len, workers=workers,
+                                **extract_kwargs(faces, device))
+    results = ((real[j][0], r) for j, r in stream)
+    for index in range(len(paths)):
+        if index in unsafe:
+            yield index, SampleError("unsafe_path", "the name leaves its folder; never opened")
+            continue
+        _, crops = next(results)
+        yield index, crops if isinstance(crops, SampleError) else windows_from_crops(crops, data)
