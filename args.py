@@ -262,6 +262,10 @@ def shard_check(text):
     return None if 0 <= index < count else "must be i/n with 0 <= i < n, e.g. 0/4"
 
 
+# What folders prepared before a face setting existed used (their prepare_config.json lacks it).
+FACE_SETTINGS_BEFORE = dict(center_fraction=1.0, detect_every=2)
+
+
 @dataclass(frozen=True)
 class PrepareConfig(Settings):
     format: Optional[str] = setting(None, "the inputs' layout (default: recognised from each input)",
@@ -280,7 +284,7 @@ class PrepareConfig(Settings):
                                        check=lambda v: next((f"has {m!r}, not one of {', '.join(FFPP_METHODS)}"
                                                              for m in v if m not in FFPP_METHODS), None))
     seed: int = setting(0, "seed of the balance and the split", check=at_least(0))
-    workers: int = setting(2, "parallel processes", check=at_least(1))
+    workers: int = setting(2, "videos prepared at once (threads of one process)", check=at_least(1))
     shard: str = setting("0/1", "i/n: extract only videos with index %% n == i", check=shard_check)
     device: Optional[str] = setting(None, "cpu, cuda or cuda:N (default: cuda when available)")
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from args import FaceConfig
+from args import FACE_SETTINGS_BEFORE, FaceConfig
 from datasets.videos_csv import read_videos_csv, resolve_csv
 from utils.errors import UserError
 
@@ -28,7 +28,7 @@ def read_face_config(root_dir):
     if not path.is_file():
         return {}
     try:
-        values = json.loads(path.read_text())
+        values = dict(FACE_SETTINGS_BEFORE, **json.loads(path.read_text()))
         names = set(FaceConfig.__dataclass_fields__)
         return asdict(FaceConfig(**{k: v for k, v in values.items() if k in names}))
     except (ValueError, TypeError, AttributeError) as err:

@@ -125,3 +125,15 @@ def test_no_test_videos_and_one_class_are_said_and_the_rest_is_reported(tmp_path
     assert np.isnan(row["auc"]) and np.isnan(row["auc_low"]) and row["log_loss"] >= 0  # empty, not 0.5
     code, _, err = run(capsys, "--checkpoint", ckpt, empty, "--out", tmp_path / "e2", "--workers", 0)
     assert code == 2 and "has test videos" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_held_out_method_stays_only_in_test(tmp_path):
+    from benchmarks.unseen_method import hold_out
+    from datasets import sides
+    root = with_test_split(make_cache_dataset(tmp_path / "d", n_per_class=6))
+    hold_out(root, "A", tmp_path / "no_a")
+    table = pd.read_csv(tmp_path / "no_a" / "videos_df.csv", keep_default_na=False)
+    side = sides(table)
+    assert "A" not in set(table.loc[(side != "test").to_numpy(), "method"])
+    assert "A" in set(table.loc[(side == "test").to_numpy(), "method"])
+    assert (tmp_path / "no_a" / "faces" / "part_0").is_dir()  # the same cache, not a copy

@@ -35,7 +35,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from datasets import face_cache
-from args import FACE_DETECTORS, FaceConfig, PrepareConfig
+from args import FACE_DETECTORS, FACE_SETTINGS_BEFORE, FaceConfig, PrepareConfig
 from datasets.preparation.faces import extract_faces
 from datasets.preparation.ffpp import check_pairs
 from datasets.preparation.stream import cores_shared_by
@@ -48,8 +48,6 @@ from utils.errors import SampleError, UserError
 CSV_COLUMNS = ["name", "label", "is_valid", "original", "group", "part", "frames", "fps",
                "cache_path", "fake_kind", "source_path", "split", "dataset", "method", "compression"]
 DETECTORS = FACE_DETECTORS
-# settings of folders prepared before the setting existed (detection ran on every 2nd frame then)
-SETTINGS_BEFORE = dict(center_fraction=1.0, detect_every=2)
 
 
 def make_configs(**options):
@@ -137,7 +135,7 @@ def _claim_out_dir(out_dir, settings):
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         if config.is_file():
-            old = dict(SETTINGS_BEFORE, **json.loads(config.read_text()))
+            old = dict(FACE_SETTINGS_BEFORE, **json.loads(config.read_text()))
             if old != settings:
                 changed = ", ".join(f"{k}={old.get(k)}->{v}" for k, v in settings.items()
                                     if old.get(k) != v)
