@@ -27,7 +27,8 @@ def hold_out(root, method, out):
         link = out / name
         if not link.exists():
             link.symlink_to((root / name).resolve())
-    shutil.copyfile(root / "report.json", out / "report.json")
+    if (root / "report.json").is_file():
+        shutil.copyfile(root / "report.json", out / "report.json")
     write_text_atomic(out / "videos_df.csv", table[~drop].to_csv(index=False))
     print(f"{out}: {int(drop.sum())} {method} videos left out of training and validation; "
           f"{int(((table['method'] == method) & (sides(table) == 'test')).sum())} stay in test")
