@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from datasets.video_io import write_video
 from utils.atomic import write_text_atomic
 from utils.errors import UserError, exit_on_user_error
 from utils.cli import OneLineParser
@@ -434,14 +435,11 @@ def _names(rng, n):
 
 
 def write_mp4(path, frames):
-    """Write RGB uint8 frames (T, H, W, 3) as an mp4v video at FPS."""
-    T, H, W, _ = frames.shape
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
-    if not writer.isOpened():
-        raise UserError(f"cannot write {path}: OpenCV has no mp4v encoder; install opencv-python-headless")
-    for frame in np.ascontiguousarray(frames[..., ::-1]):  # OpenCV wants BGR
-        writer.write(frame)
-    writer.release()
+    """Write RGB uint8 frames (T, H, W, 3) as an mp4v video at FPS (datasets/video_io.py's writer)."""
+    try:
+        write_video(path, frames, fps=FPS)
+    except OSError:
+        raise UserError(f"cannot write {path}: OpenCV has no mp4v encoder; install opencv-python-headless") from None
 
 
 def original_recipe(seed, index, n_fakes, n_frames):
