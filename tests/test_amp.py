@@ -15,7 +15,10 @@ from utils.device import resolve_amp
 
 
 def test_bf16_trains_on_the_cpu(cache_dataset, tmp_path):
-    main(tiny_train_argv(cache_dataset, tmp_path, "bf16", "--amp", "bf16", "--channels_last", "True", "--epochs", "1"))
+    # 32 px and clipped gradients: at 16 px the from-scratch trunk's last block is 1 x 1 and bf16's
+    # BatchNorm over 16 values overflowed once in five suite runs (a NaN stop, not a bf16 bug of ours)
+    main(tiny_train_argv(cache_dataset, tmp_path, "bf16", "--amp", "bf16", "--channels_last", "True", "--epochs", "1",
+                         "--crop_size", "32", "--grad_clip", "1"))
     run = tmp_path / "bf16"
     row = pd.read_csv(run / "metrics.csv").iloc[-1]
     for key in ("train_loss", "val_loss", "val_log_loss"):
