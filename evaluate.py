@@ -4,16 +4,18 @@
 
 Each PREPARED folder is prepare.py's output. Its face cache is read through the same evaluation
 clips as validation (datasets/clips.py), at the checkpoint's calibrated temperature: nothing is
-decoded again and no face is detected. `--split val` scores the validation videos instead.
+decoded again and no face is detected. `--split val` scores the validation videos instead, and
+`--split all` every video: for a dataset the detector never trained on (cross-dataset).
 evaluate.py never chooses a checkpoint: best.pth was chosen on validation videos only, before any
 test video was seen (unlike DeepfakeBench, which picks its best checkpoint on the test set).
 
 Writes into --out: results.csv (one row per dataset and group: all, each method, each
-compression; video AUC with its 95% bootstrap interval over leak-free groups, log loss with its
+compression (fake_kind where the method is unknown, as in DFDC); video AUC with its 95% bootstrap interval over leak-free groups, log loss with its
 interval, AP, EER, balanced accuracy, ECE, frame-level AUC), results.md (the same table),
 results.json, scores.csv (P(fake) per video) and roc.png (one curve per dataset).
 """
 import json
+from dataclasses import replace
 import time
 from pathlib import Path
 
@@ -41,7 +43,10 @@ def build_parser():
     p.add_argument("prepared", nargs="+", metavar="PREPARED", help="folders written by prepare.py")
     p.add_argument("--checkpoint", required=True, help="a best.pth written by train.py (chosen on validation)")
     p.add_argument("--out", required=True, help="folder for results.csv, results.md, results.json, scores.csv, roc.png")
-    p.add_argument("--split", choices=("test", "val"), default="test", help="which videos of each dataset to score")
+    p.add_argument("--split", choices=("test", "val", "all"), default="test",
+                   help="which videos of each dataset to score; all: every video, for data the detector never trained on")
+    p.add_argument("--uncalibrated", action="store_true",
+                   help="score at temperature 1 (the raw softmax), to see what the checkpoint's calibration changed")
     p.add_argument("--batch_size", type=int, default=16, help="clips per forward pass")
     p.add_argument("--workers", type=int, default=2, help="DataLoader worker processes reading the face cache")
     p.add_argument("--n_boot", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
@@ -58,10 +63,13 @@ def dataset_name(root, table):
 def videos_of(root, split):
     """The rows of one prepared dataset on `split`, with the columns the table groups by."""
     table = read_videos_csv(resolve_csv(root, "videos_df"))
-    rows = table[(sides(table) == split).to_numpy()].reset_index(drop=True)
-    for column in ("method", "compression", "dataset"):
+    rows = table if split == "all" else table[(sides(table) == split).to_numpy()]
+    rows = rows.reset_index(drop=True)
+    for column in ("method", "compression", "dataset", "fake_kind"):
         if column not in rows.columns:
             rows[column] = ""
+    unknown = rows["method"].isin(["", "unknown"]) & (rows["fake_kind"] != "")
+    rows["method"] = rows["method"].where(~unknown, rows["fake_kind"])  # DFDC names no method; its kinds are groups
     if "group" not in rows.columns:
         rows["group"] = rows["name"]
     rows["method"] = rows["method"].where(rows["label"] == 1, "original")
@@ -136,6 +144,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     device = check_args(args)
     detector = load_detector(args.checkpoint, device)
+    if args.uncalibrated:
+        detector = replace(detector, temperature=1.0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows, scores, n_videos, seconds = [], [], 0, 0.0

@@ -57,7 +57,7 @@ def tiny_train_flags(data, device, save, run):
     return ["train.py", "--root_dir", str(data), "--epochs", "1", "--crop_size", "16", "--num_frames", "4",
             "--batch_size", "4", "--workers", "0", "--embed_dim", "16", "--hidden_size", "16",
             "--log_interval", "1", "--device", device, "--save_model_path", str(save),
-            "--run_name", run]
+            "--run_name", run, *(["--amp", "none"] if device == "cpu" else [])]  # bf16 BatchNorm at 16 px can NaN
 
 
 def calls(device, tmp, gpu, quick):

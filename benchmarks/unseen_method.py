@@ -16,12 +16,8 @@ from utils.cli import OneLineParser
 from utils.errors import UserError, exit_on_user_error
 
 
-def hold_out(root, method, out):
-    root, out = Path(root), Path(out)
-    table = read_videos_csv(resolve_csv(root, "videos_df"))
-    if "method" not in table.columns or method not in set(table["method"]):
-        raise UserError(f"{root} has no videos of method {method!r}; prepare.py writes a method column")
-    drop = (table["method"] == method) & (sides(table) != "test").to_numpy()
+def write_view(root, out, table):
+    """A prepared folder at `out` whose videos_df.csv is `table`, sharing `root`'s face cache."""
     out.mkdir(parents=True, exist_ok=True)
     for name in ("faces", PREPARE_CONFIG):
         link = out / name
@@ -29,7 +25,16 @@ def hold_out(root, method, out):
             link.symlink_to((root / name).resolve())
     if (root / "report.json").is_file():
         shutil.copyfile(root / "report.json", out / "report.json")
-    write_text_atomic(out / "videos_df.csv", table[~drop].to_csv(index=False))
+    write_text_atomic(out / "videos_df.csv", table.to_csv(index=False))
+
+
+def hold_out(root, method, out):
+    root, out = Path(root), Path(out)
+    table = read_videos_csv(resolve_csv(root, "videos_df"))
+    if "method" not in table.columns or method not in set(table["method"]):
+        raise UserError(f"{root} has no videos of method {method!r}; prepare.py writes a method column")
+    drop = (table["method"] == method) & (sides(table) != "test").to_numpy()
+    write_view(root, out, table[~drop])
     print(f"{out}: {int(drop.sum())} {method} videos left out of training and validation; "
           f"{int(((table['method'] == method) & (sides(table) == 'test')).sum())} stay in test")
 

@@ -58,5 +58,6 @@ def test_amp_auto_is_bf16_only_where_the_cpu_has_it_in_hardware(monkeypatch, nat
 
 
 def test_config_yaml_records_the_precision_that_ran(cache_dataset, tmp_path):
-    main(tiny_train_argv(cache_dataset, tmp_path, "auto", "--epochs", "1"))
+    main(tiny_train_argv(cache_dataset, tmp_path, "auto", "--amp", "auto", "--epochs", "1", "--crop_size", "32",
+                         "--grad_clip", "1"))
     assert yaml.safe_load((tmp_path / "auto" / "config.yaml").read_text())["train"]["amp"] in ("bf16", "none")

@@ -1,6 +1,7 @@
 """evaluate.py: one table over several prepared datasets, with intervals; the same clips and
 scores as validation; Celeb-DF and DFDC-test layouts end to end; datasets with no test videos or
 one class still report what can be computed."""
+import json
 from dataclasses import asdict
 
 import numpy as np
@@ -137,3 +138,48 @@ def test_a_held_out_method_stays_only_in_test(tmp_path):
     assert "A" not in set(table.loc[(side != "test").to_numpy(), "method"])
     assert "A" in set(table.loc[(side == "test").to_numpy(), "method"])
     assert (tmp_path / "no_a" / "faces" / "part_0").is_dir()  # the same cache, not a copy
+
+
+def test_split_all_scores_every_video_grouped_by_fake_kind_and_uncalibrated_undoes_the_temperature(tmp_path, capsys):
+    """A dataset never trained on is scored whole; DFDC-style rows (method unknown) are grouped
+    by fake_kind; --uncalibrated scores at temperature 1."""
+    root = make_cache_dataset(tmp_path / "d", n_per_class=6)
+    table = pd.read_csv(root / "videos_df.csv")
+    fakes = table["label"] == 1
+    table["method"] = "unknown"
+    table["fake_kind"] = ""
+    table.loc[fakes, "fake_kind"] = [("swap", "flicker")[i % 2] for i in range(fakes.sum())]
+    table.to_csv(root / "videos_df.csv", index=False)
+    ckpt = checkpoint(tmp_path / "best.pth", FaceConfig(n_windows=2, window_len=4, size=24, face_detector="none"),
+                      temperature=3.0)
+    for tag, extra in (("cal", []), ("raw", ["--uncalibrated"])):
+        code, _, err = run(capsys, "--checkpoint", ckpt, root, "--split", "all", "--out", tmp_path / tag,
+                           "--n_boot", 50, "--workers", 0, *extra)
+        assert code == 0, err
+    results = pd.read_csv(tmp_path / "cal" / "results.csv")
+    assert results["group"].tolist() == ["all", "method=flicker", "method=swap"]
+    assert results.iloc[0][["n_real", "n_fake"]].tolist() == [6, 6]  # train and val videos too
+    cal = pd.read_csv(tmp_path / "cal" / "scores.csv").set_index("name")["prob"]
+    raw = pd.read_csv(tmp_path / "raw" / "scores.csv").set_index("name")["prob"]
+    assert len(cal) == 12 and not np.allclose(cal, raw)
+    # the temperature shrinks every logit gap 3x: the calibrated score is nearer 0.5 on every video
+    assert ((cal[raw.index] - 0.5).abs() <= (raw - 0.5).abs() + 1e-6).all()
+    assert json.loads((tmp_path / "raw" / "results.json").read_text())["temperature"] == 1.0
+
+
+def test_cv_folds_test_every_group_once_and_keep_validation_apart(tmp_path):
+    from benchmarks.cv_folds import cv_folds
+    from datasets import sides
+    root = make_cache_dataset(tmp_path / "d", n_per_class=9)
+    folds = cv_folds(root, 3, tmp_path / "cv", seed=0)
+    tested = []
+    for folder in folds:
+        table = pd.read_csv(folder / "videos_df.csv", keep_default_na=False)
+        side = sides(table).to_numpy()
+        for name in ("train", "val", "test"):
+            assert set(table.loc[side == name, "label"]) == {0, 1}, (folder.name, name)  # both classes everywhere
+        groups = {name: set(table.loc[side == name, "group"]) for name in ("train", "val", "test")}
+        assert not (groups["train"] & groups["val"]) and not (groups["test"] & (groups["train"] | groups["val"]))
+        tested += table.loc[side == "test", "name"].tolist()
+        assert (folder / "faces" / "part_0").is_dir()
+    assert sorted(tested) == sorted(pd.read_csv(root / "videos_df.csv")["name"])  # each video tested exactly once
