@@ -93,8 +93,9 @@ def split_videos(table, by="original", val_fraction=0.2, val_parts=None, seed=0,
     groups are drawn:
     "original": per dataset, round(test_fraction * groups) test groups, then round(val_fraction *
     groups) val groups, drawn by the seed separately among groups with a REAL and groups of fakes
-    only, so every side keeps both classes (at least one val group when there are two or more,
-    one test group when test is asked for and there are three or more).
+    only, so every side keeps both classes (at least one val group when there are two or more, one
+    test group when test is asked for and there are three or more), and stratified by what the
+    groups' fakes are (their methods, else their fake kinds): each side gets its share of each.
     "part": groups whose home part (the REAL's part folder) is in val_parts are val; their fakes
     follow them even from other parts; none is drawn as test.
     test_fractions: {dataset: share} (absent = 0). Asserts that no group is on two sides.
@@ -130,13 +131,39 @@ def split_videos(table, by="original", val_fraction=0.2, val_parts=None, seed=0,
     return table
 
 
+def _stratum(rows):
+    """What a group's fakes are: their methods (FF++), else their fake kinds (the demo); () for none."""
+    fakes = rows[rows.label == 1]
+    for column in ("method", "fake_kind"):
+        if column in fakes.columns:
+            kinds = set(fakes[column].dropna().astype(str)) - {"", "unknown", "original"}
+            if kinds:
+                return tuple(sorted(kinds))
+    return ()
+
+
+def _stratified_order(names, strata, rng):
+    """`names` in a random order in which every prefix holds each stratum in proportion to its size
+    (systematic sampling), so that a validation or test draw of any size gets its share of each."""
+    by_stratum = {}
+    for name in names:
+        by_stratum.setdefault(strata[name], []).append(name)
+    keyed = []
+    for stratum in sorted(by_stratum):
+        members = by_stratum[stratum]
+        offset = rng.uniform()
+        keyed += [((j + offset) / len(members), members[i]) for j, i in enumerate(rng.permutation(len(members)))]
+    return [name for _, name in sorted(keyed, key=lambda pair: pair[0])]
+
+
 def _draw_groups(groups, val_fraction, test_fraction, rng):
-    """{group: side} for groups without an official split."""
+    """{group: side} for groups without an official split, stratified by what the groups' fakes are."""
     with_real = [g for g, rows in groups if (rows.label == 0).any()]
     fakes_only = [g for g, rows in groups if not (rows.label == 0).any()]
+    strata = {g: _stratum(rows) for g, rows in groups}
     test, val = [], []
     for names in (with_real, fakes_only):
-        order = [names[i] for i in rng.permutation(len(names))]
+        order = _stratified_order(names, strata, rng)
         n_test = int(round(test_fraction * len(names)))
         test.extend(order[:n_test])
         val.extend(order[n_test:n_test + int(round(val_fraction * len(names)))])

@@ -103,3 +103,21 @@ def test_bad_split_options_are_user_errors(kwargs):
         split_videos(video_table(), **kwargs)
     with pytest.raises(UserError):
         balance_videos(video_table(), "most")
+
+
+def test_validation_and_test_get_their_share_of_every_fake_kind():
+    # 30 originals, each with fakes of one kind (10 of each); 20% val and 20% test of the groups
+    rows = []
+    for i in range(30):
+        kind = "ABC"[i % 3]
+        rows.append(dict(file=f"r{i}.mp4", label=0, original="", fake_kind=""))
+        rows += [dict(file=f"f{i}_{j}.mp4", label=1, original=f"r{i}.mp4", fake_kind=kind) for j in range(2)]
+    table = add_groups(pd.DataFrame(rows).assign(part="p", dataset="d"))
+    table["name"] = table["file"]
+    for seed in range(5):
+        split = split_videos(table, val_fraction=0.2, seed=seed, test_fractions={"d": 0.2})
+        fakes = split[split.label == 1]
+        for side in ("val", "test"):
+            counts = fakes[fakes.split == side].groupby("fake_kind")["original"].nunique().to_dict()
+            assert counts == {"A": 2, "B": 2, "C": 2}, (seed, side, counts)
+        assert split.groupby("group")["split"].nunique().max() == 1

@@ -20,7 +20,8 @@ GENERATED = ("raw", "faces", "videos_df.csv", "report.json", "prepare_config.jso
 
 def demo_recipe(seed, n_originals):
     """Everything that decides the demo's files; a folder built from another recipe is rebuilt."""
-    return dict(seed=int(seed), n_originals=int(n_originals), prepare=DEMO_PREPARE)
+    # split: validation drawn stratified by fake kind; a demo built with the earlier draw is rebuilt
+    return dict(seed=int(seed), n_originals=int(n_originals), prepare=DEMO_PREPARE, split="stratified")
 
 
 def ensure_demo_dataset(root, seed=0, n_originals=None, csv_name="videos_df.csv", workers=2, verbose=True):
