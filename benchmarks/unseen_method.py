@@ -2,14 +2,17 @@
 
     python -m benchmarks.unseen_method data/ffpp_c23 --method Face2Face --out data/ffpp_c23_no_f2f
 
-The new folder shares the face cache (a link) and keeps the split: the method's videos stay only
-on the test side, so evaluate.py's `method=Face2Face` row is a method the model never saw, and its
-other rows are seen methods on held-out identities. Nothing is decoded again.
+Every leak-free group (an FF++ pair) that has a video of the method becomes test as a whole, so
+evaluate.py's `method=Face2Face` row scores a method the model never saw, on people it never saw;
+the other groups keep their sides. A method made from the same pairs as another (in the 106-clip
+sample, FaceSwap and Face2Face) is held out with it. The new folder shares the face cache (a
+link): nothing is decoded again.
 """
 import shutil
 from pathlib import Path
 
 from datasets import PREPARE_CONFIG, sides
+from datasets.splits import check_no_group_leak
 from datasets.videos_csv import read_videos_csv, resolve_csv
 from utils.atomic import write_text_atomic
 from utils.cli import OneLineParser
@@ -33,10 +36,18 @@ def hold_out(root, method, out):
     table = read_videos_csv(resolve_csv(root, "videos_df"))
     if "method" not in table.columns or method not in set(table["method"]):
         raise UserError(f"{root} has no videos of method {method!r}; prepare.py writes a method column")
-    drop = (table["method"] == method) & (sides(table) != "test").to_numpy()
-    write_view(root, out, table[~drop])
-    print(f"{out}: {int(drop.sum())} {method} videos left out of training and validation; "
-          f"{int(((table['method'] == method) & (sides(table) == 'test')).sum())} stay in test")
+    # every group with a video of `method` becomes test as a whole: the method and the people it
+    # was made from are both unseen (on a small sample, its few test-side videos alone would be
+    # too few to score)
+    held = table["group"].isin(set(table.loc[table["method"] == method, "group"]))
+    split = sides(table).where(~held.to_numpy(), "test")
+    view = table.assign(split=split, is_valid=split == "val")
+    check_no_group_leak(view)
+    write_view(root, out, view)
+    test = view["split"] == "test"
+    print(f"{out}: the {int(held.sum())} videos of the {table.loc[held, 'group'].nunique()} groups with {method} "
+          f"videos are test; test has {int((test & (view['label'] == 0)).sum())} REAL and "
+          f"{int((test & (view['method'] == method)).sum())} {method} videos, training and validation none of {method}")
 
 
 def main(argv=None):

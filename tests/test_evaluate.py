@@ -134,9 +134,12 @@ def test_a_held_out_method_stays_only_in_test(tmp_path):
     root = with_test_split(make_cache_dataset(tmp_path / "d", n_per_class=6))
     hold_out(root, "A", tmp_path / "no_a")
     table = pd.read_csv(tmp_path / "no_a" / "videos_df.csv", keep_default_na=False)
-    side = sides(table)
-    assert "A" not in set(table.loc[(side != "test").to_numpy(), "method"])
-    assert "A" in set(table.loc[(side == "test").to_numpy(), "method"])
+    side = sides(table).to_numpy()
+    assert "A" not in set(table.loc[side != "test", "method"])
+    assert set(table.loc[table["method"] == "A", "split"]) == {"test"}  # every A video is scored
+    held = set(table.loc[table["method"] == "A", "group"])
+    assert set(table.loc[table["group"].isin(held), "split"]) == {"test"}  # its people are unseen too
+    assert {"train", "val"} <= set(side) and len(table) == len(pd.read_csv(root / "videos_df.csv"))
     assert (tmp_path / "no_a" / "faces" / "part_0").is_dir()  # the same cache, not a copy
 
 
