@@ -17,11 +17,11 @@ COLUMNS = ["dataset", "group", "n_real", "n_fake", "auc", "auc_low", "auc_high",
            "log_loss_high", "ap", "eer", "balanced_acc", "ece", "frame_auc", "n_frames"]
 
 
-def _auc(y, p):
+def auc_of(y, p):
     return float(roc_auc_score(y, p))
 
 
-def _log_loss(y, p):
+def log_loss_of(y, p):
     p = np.clip(p, LOGLOSS_EPS, 1 - LOGLOSS_EPS)  # the same clip as utils/metrics.py (Kaggle's scorer)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
@@ -48,11 +48,11 @@ def row(dataset, group, videos, frames, n_boot, seed):
     both = out["n_real"] and out["n_fake"]
     out.update(auc=m["auc"], log_loss=m["log_loss"], ap=m["ap"], eer=m["eer"], balanced_acc=m["balanced_acc"],
                ece=expected_calibration_error(y, p))
-    out["auc_low"], out["auc_high"] = group_bootstrap(y, p, g, _auc, n_boot, seed) if both else (math.nan, math.nan)
-    out["log_loss_low"], out["log_loss_high"] = group_bootstrap(y, p, g, _log_loss, n_boot, seed) if both else (math.nan,) * 2
+    out["auc_low"], out["auc_high"] = group_bootstrap(y, p, g, auc_of, n_boot, seed) if both else (math.nan, math.nan)
+    out["log_loss_low"], out["log_loss_high"] = group_bootstrap(y, p, g, log_loss_of, n_boot, seed) if both else (math.nan,) * 2
     fy, fp = frames
     out["n_frames"] = int(len(fy))
-    out["frame_auc"] = _auc(fy, fp) if len(np.unique(fy)) == 2 else math.nan
+    out["frame_auc"] = auc_of(fy, fp) if len(np.unique(fy)) == 2 else math.nan
     return out
 
 
